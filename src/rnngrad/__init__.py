@@ -1,0 +1,24 @@
+"""rnngrad: show, measure and explain how gradients flow back through time in RNNs.
+
+The public API is re-exported here; everything else is an implementation detail.
+"""
+
+from rnngrad.activations import Activation, activation_names, get_activation
+from rnngrad.cells import GRUCell, LSTMCell, RNNCell, from_torch
+from rnngrad.errors import InputError
+from rnngrad.jacobians import JacobianThroughTime, jacobian_through_time
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Activation",
+    "GRUCell",
+    "InputError",
+    "JacobianThroughTime",
+    "LSTMCell",
+    "RNNCell",
+    "activation_names",
+    "from_torch",
+    "get_activation",
+    "jacobian_through_time",
+]

@@ -1,0 +1,106 @@
+"""What every cell shares: torch.nn's parameter layout and initialisation, and input checks."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from rnngrad.errors import InputError, require_positive_int
+
+
+class RecurrentCell(nn.Module):
+    """Base of the cells: one step ``(x_t, s_{t-1}) -> s_t`` plus its exact Jacobian.
+
+    Parameters are named and shaped as in ``torch.nn`` (``weight_ih`` (G·H, I), ``weight_hh``
+    (G·H, H), ``bias_ih`` and ``bias_hh`` (G·H,), with G gates stacked in torch's order), so a
+    ``state_dict`` moves between a cell and ``torch.nn`` unchanged. Subclasses define
+    ``forward``, ``forward_and_jacobian`` and the flat-state view used by
+    :mod:`rnngrad.jacobians`: ``state_size``, ``state_to_vector`` and ``vector_to_state``.
+    """
+
+    arch: str = ""
+    num_gates: int = 1
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        bias: bool = True,
+        *,
+        dtype: torch.dtype | None = None,
+        device: torch.device | str | None = None,
+        generator: torch.Generator | None = None,
+    ) -> None:
+        super().__init__()
+        self.input_size = require_positive_int("input_size", input_size)
+        self.hidden_size = require_positive_int("hidden_size", hidden_size)
+        gate_rows = self.num_gates * hidden_size
+        options = {"dtype": dtype, "device": device}
+        self.weight_ih = nn.Parameter(torch.empty(gate_rows, input_size, **options))
+        self.weight_hh = nn.Parameter(torch.empty(gate_rows, hidden_size, **options))
+        if bias:
+            self.bias_ih = nn.Parameter(torch.empty(gate_rows, **options))
+            self.bias_hh = nn.Parameter(torch.empty(gate_rows, **options))
+        else:
+            self.register_parameter("bias_ih", None)
+            self.register_parameter("bias_hh", None)
+        self.reset_parameters(generator)
+
+    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
+        """torch.nn's initialisation: every parameter ~ U(−1/√H, 1/√H)."""
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        with torch.no_grad():
+            for parameter in self.parameters():
+                parameter.uniform_(-bound, bound, generator=generator)
+
+    @property
+    def state_size(self) -> int:
+        """Size S of the flat state vector s_t (H, or 2H for the LSTM's (h, c))."""
+        return self.hidden_size
+
+    def pre_activations(self, x: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The input and recurrent parts of the gate pre-activations, each (B, G·H)."""
+        from_input = x @ self.weight_ih.T  # (B, G·H)
+        from_hidden = h @ self.weight_hh.T  # (B, G·H)
+        if self.bias_ih is not None:
+            from_input = from_input + self.bias_ih
+            from_hidden = from_hidden + self.bias_hh
+        return from_input, from_hidden
+
+    def batched_input(self, x: torch.Tensor) -> tuple[torch.Tensor, bool]:
+        """Return ``x`` as (B, I) and whether it came unbatched (I,), checking its size."""
+        if not isinstance(x, torch.Tensor):
+            raise InputError(f"input: expected a tensor, got {type(x).__name__}")
+        if x.dim() not in (1, 2):
+            raise InputError(f"input: expected a 1D (I,) or 2D (B, I) tensor, got {x.dim()}D")
+        if x.shape[-1] != self.input_size:
+            raise InputError(
+                f"input: expected last dimension input_size={self.input_size}, got {x.shape[-1]}"
+            )
+        return (x.unsqueeze(0), True) if x.dim() == 1 else (x, False)
+
+    def batched_hidden(self, h: torch.Tensor | None, x: torch.Tensor, name: str = "hx") -> torch.Tensor:
+        """Return a (B, H) hidden tensor: zeros when ``h`` is None, else ``h`` checked."""
+        batch = x.shape[0]
+        if h is None:
+            return x.new_zeros(batch, self.hidden_size)
+        h = h.unsqueeze(0) if h.dim() == 1 else h
+        if tuple(h.shape) != (batch, self.hidden_size):
+            raise InputError(
+                f"{name}: expected shape {(batch, self.hidden_size)}, got {tuple(h.shape)}"
+            )
+        return h
+
+    def initial_state_vector(self, batch: int, like: torch.Tensor) -> torch.Tensor:
+        """The zero state s_0 as a flat (B, S) vector."""
+        return like.new_zeros(batch, self.state_size)
+
+    def extra_repr(self) -> str:
+        return f"{self.input_size}, {self.hidden_size}, bias={self.bias_ih is not None}"
+
+
+def diagonal_times(diagonal: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:
+    """diag(d) · M for a batch: d (B, H), M (H, K) -> (B, H, K)."""
+    return diagonal.unsqueeze(-1) * matrix  # (B, H, 1) * (H, K)

@@ -1,0 +1,19 @@
+"""The ``rnngrad`` command line: thin typer commands that build a config and call the library.
+
+Each command lives in its own module and registers itself on :data:`app`. Bad input
+(:class:`rnngrad.errors.InputError`) is printed as one line on stderr, exit code 2, no traceback.
+"""
+
+from __future__ import annotations
+
+from rnngrad.cli._app import app
+from rnngrad.cli import activations_command as _activations_command  # noqa: F401  (registers)
+from rnngrad.cli import jacobian_command as _jacobian_command  # noqa: F401  (registers)
+
+
+def main() -> None:
+    """Entry point of the ``rnngrad`` script."""
+    app()
+
+
+__all__ = ["app", "main"]

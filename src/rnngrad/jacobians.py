@@ -1,0 +1,197 @@
+r"""Jacobians through time, kept log-scaled so that 1e-2000 is a number, not a zero.
+
+For a cell with flat state s_t (h for RNN/GRU, (h, c) for LSTM) and step Jacobians
+J_k = ∂s_k/∂s_{k-1}, the chain rule gives, for every t = 0..T,
+
+.. math::
+
+    P_t = \frac{\partial s_T}{\partial s_t} = J_T\, J_{T-1} \cdots J_{t+1},
+    \qquad P_T = I                                                                 \tag{1}
+
+    P_t = P_{t+1}\, J_{t+1}                                                       \tag{2}
+
+Recursion (2) runs backwards from t = T: one matrix product per step, O(T) products for all t
+(not O(T²)). Each P_t is kept as a normalised matrix and the log of its scale,
+
+.. math::
+
+    P_t = e^{\ell_t}\, M_t,\qquad \|M_t\|_F = 1 \ (t < T),\qquad
+    \ell_t = \ell_{t+1} + \log \|M_{t+1} J_{t+1}\|_F                                \tag{3}
+
+so its norms come out in log space, never 0 and never inf (only an exactly zero Jacobian gives
+log 0 = −inf), and float32 never meets denormal numbers. For the LSTM the seed's carousel
+product is tracked beside it,
+
+.. math::
+
+    \log \prod_{k=t+1}^{T} f_{k,i} = \sum_{k=t+1}^{T} \log f_{k,i}                  \tag{4}
+
+with log f computed as logsigmoid, so it cannot underflow either.
+
+Memory is O(B·S² + T·B·S): the states s_0..s_T are kept, the Jacobians are rebuilt on the way
+back, and the spectral norms are taken in chunks of normalised matrices.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from rnngrad.cells import LSTMCell, RecurrentCell
+from rnngrad.errors import InputError, require_finite
+from rnngrad.linalg import top_singular_values
+
+_LN10 = math.log(10.0)
+_CHUNK_ELEMENTS = 1 << 24  # matrices buffered for the spectral norms: ≤ 128 MiB in float64
+
+
+@dataclass(frozen=True)
+class JacobianThroughTime:
+    """The norms of ∂s_T/∂s_t for every t = 0..T (index t; entry T is the identity).
+
+    Shapes are (B, T+1), or (T+1,) when the inputs came without a batch dimension.
+    """
+
+    arch: str  # "rnn", "lstm" or "gru"
+    T: int  # number of steps
+    state_size: int  # S: H, or 2H for the LSTM's (h, c)
+    log10_norm: torch.Tensor  # log10 ‖∂s_T/∂s_t‖₂ (spectral norm)
+    log10_frobenius: torch.Tensor  # log10 ‖∂s_T/∂s_t‖_F
+    log10_carousel: torch.Tensor | None  # LSTM: log10 max_i ∏_{k=t+1..T} f_{k,i}, eq. (4)
+    log_scale: torch.Tensor | None = None  # ℓ_t of eq. (3), with keep_products
+    normalized_products: torch.Tensor | None = None  # M_t, (T+1, B, S, S), with keep_products
+
+    def product(self, t: int) -> torch.Tensor:
+        """∂s_T/∂s_t = e^{ℓ_t} M_t as a plain matrix (B, S, S); it may underflow or overflow."""
+        if self.normalized_products is None or self.log_scale is None:
+            raise InputError("product: expected a result computed with keep_products=True")
+        log_scale = self.log_scale if self.log_scale.dim() == 2 else self.log_scale.unsqueeze(0)
+        return torch.exp(log_scale[:, t]).view(-1, 1, 1) * self.normalized_products[t]
+
+
+def trajectory(cell: RecurrentCell, inputs: torch.Tensor, initial_state: torch.Tensor | None = None) -> torch.Tensor:
+    """The flat states s_0..s_T, (T+1, B, S), for inputs (T, B, I) from s_0 (zeros by default)."""
+    T, B, _ = inputs.shape
+    state = cell.initial_state_vector(B, inputs) if initial_state is None else initial_state
+    states = inputs.new_empty(T + 1, B, cell.state_size)  # (T+1, B, S)
+    states[0] = state
+    with torch.no_grad():
+        for t in range(T):
+            states[t + 1] = state = cell.forward_and_jacobian(inputs[t], state, False)[0]
+    return states
+
+
+@torch.no_grad()
+def jacobian_through_time(
+    cell: RecurrentCell,
+    inputs: torch.Tensor,
+    initial_state: torch.Tensor | None = None,
+    *,
+    keep_products: bool = False,
+) -> JacobianThroughTime:
+    """Norms of ∂s_T/∂s_t for every t by the backward recursion (2), log-scaled as in (3).
+
+    Args:
+        cell: an :class:`~rnngrad.cells.RNNCell`, :class:`~rnngrad.cells.LSTMCell` or
+            :class:`~rnngrad.cells.GRUCell`; computation runs in its dtype.
+        inputs: x_1..x_T, (T, B, I) or (T, I).
+        initial_state: s_0 as a flat (B, S) tensor (for the LSTM, h and c concatenated);
+            zeros by default.
+        keep_products: also keep every normalised product M_t and its log scale ℓ_t
+            (memory O(T·B·S²); for tests and small cases).
+
+    Returns:
+        A :class:`JacobianThroughTime`; entry t of each norm is for ∂s_T/∂s_t, entry T is 0.
+    """
+    inputs, unbatched = _checked_inputs(cell, inputs)
+    states = trajectory(cell, inputs, initial_state)  # (T+1, B, S)
+    T, B, _ = inputs.shape
+    S = cell.state_size
+    is_lstm = isinstance(cell, LSTMCell)
+
+    log_scale = inputs.new_zeros(B, T + 1, dtype=torch.float64)  # ℓ_t, eq. (3)
+    log_spectral = inputs.new_zeros(B, T + 1, dtype=torch.float64)  # log σ_1(M_t)
+    log_carousel = inputs.new_zeros(B, T + 1, dtype=torch.float64) if is_lstm else None
+    kept = inputs.new_empty(T + 1, B, S, S) if keep_products else None
+
+    product = torch.eye(S, dtype=inputs.dtype, device=inputs.device).expand(B, S, S)  # P_T = I
+    carousel_sum = inputs.new_zeros(B, cell.hidden_size, dtype=torch.float64)  # eq. (4)
+    chunk = _SpectralChunks(log_spectral, max(1, _CHUNK_ELEMENTS // (B * S * S)))
+    chunk.add(T, product)
+    if kept is not None:
+        kept[T] = product
+    for t in range(T - 1, -1, -1):
+        jacobian = cell.forward_and_jacobian(inputs[t], states[t])[1]  # J_{t+1}, (B, S, S)
+        product = product @ jacobian  # (2)
+        scale = torch.linalg.matrix_norm(product)  # (B,)
+        product = product / torch.where(scale > 0, scale, 1.0).view(B, 1, 1)
+        log_scale[:, t] = log_scale[:, t + 1] + torch.log(scale).double()  # (3)
+        chunk.add(t, product)
+        if kept is not None:
+            kept[t] = product
+        if log_carousel is not None:
+            carousel_sum += cell.log_forget_gate(inputs[t], states[t]).double()  # (4)
+            log_carousel[:, t] = carousel_sum.max(dim=1).values
+    chunk.flush()
+
+    log_frobenius = log_scale.clone()
+    log_frobenius[:, T] = 0.5 * math.log(S)  # ‖I‖_F = √S; M_t is normalised for t < T only
+
+    def finish(values: torch.Tensor) -> torch.Tensor:
+        values = values / _LN10
+        return values.squeeze(0) if unbatched else values
+
+    return JacobianThroughTime(
+        arch=cell.arch,
+        T=T,
+        state_size=S,
+        log10_norm=finish(log_scale + log_spectral),
+        log10_frobenius=finish(log_frobenius),
+        log10_carousel=None if log_carousel is None else finish(log_carousel),
+        log_scale=(log_scale.squeeze(0) if unbatched else log_scale) if keep_products else None,
+        normalized_products=kept,
+    )
+
+
+class _SpectralChunks:
+    """Collects normalised products and writes log σ_1 of each into ``out[:, t]`` in batches."""
+
+    def __init__(self, out: torch.Tensor, capacity: int) -> None:
+        self.out, self.capacity = out, capacity
+        self.times: list[int] = []
+        self.matrices: list[torch.Tensor] = []
+
+    def add(self, t: int, matrix: torch.Tensor) -> None:
+        self.times.append(t)
+        self.matrices.append(matrix)
+        if len(self.times) >= self.capacity:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.times:
+            return
+        stacked = torch.stack(self.matrices)  # (C, B, S, S)
+        sigma = top_singular_values(stacked.flatten(0, 1)).view(stacked.shape[:2])  # (C, B)
+        self.out[:, self.times] = torch.log(sigma.double()).T
+        self.times, self.matrices = [], []
+
+
+def _checked_inputs(cell: RecurrentCell, inputs: torch.Tensor) -> tuple[torch.Tensor, bool]:
+    if not isinstance(inputs, torch.Tensor):
+        raise InputError(f"inputs: expected a tensor (T, B, I) or (T, I), got {type(inputs).__name__}")
+    if inputs.dim() not in (2, 3):
+        raise InputError(f"inputs: expected a 2D (T, I) or 3D (T, B, I) tensor, got {inputs.dim()}D")
+    if inputs.shape[0] == 0:
+        raise InputError("inputs: expected at least one time step, got T = 0")
+    if inputs.shape[-1] != cell.input_size:
+        raise InputError(
+            f"inputs: expected input size {cell.input_size} (the cell's), got {inputs.shape[-1]}"
+        )
+    require_finite("inputs", inputs)
+    for name, parameter in cell.named_parameters():
+        require_finite(f"weights ({name})", parameter.detach())
+    unbatched = inputs.dim() == 2
+    inputs = inputs.unsqueeze(1) if unbatched else inputs  # (T, B, I)
+    return inputs.to(cell.weight_hh.dtype), unbatched

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import math
-import re
-import sys
-import types
-from pathlib import Path
 
 import pytest
 import torch
@@ -16,6 +11,7 @@ from torch import nn
 from typer.testing import CliRunner
 
 from rnngrad.activations import ACTIVATIONS, Activation, activation_names, get_activation
+from rnngrad.cli import app
 from rnngrad.errors import InputError
 
 # The matching torch.nn layer of each registry entry, with torch's defaults.
@@ -150,38 +146,13 @@ def test_unknown_name_raises_input_error_naming_argument_and_choices() -> None:
 # --- CLI --------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def app():
-    """The typer app with `activations` registered, whether or not sibling commands exist yet."""
-    cli_folder = Path(list(importlib.import_module("rnngrad").__path__)[0]) / "cli"
-    stubbed = False
-    try:
-        importlib.import_module("rnngrad.cli")
-    except ImportError as error:
-        pattern = r"cannot import name '(\w+)'|No module named '[\w.]*?(\w+)'"
-        missing = re.search(pattern, str(error))
-        if missing is None or (cli_folder / f"{missing.group(1) or missing.group(2)}.py").exists():
-            raise
-        # A sibling command module is not written yet: load the package without its __init__.
-        package = types.ModuleType("rnngrad.cli")
-        package.__path__ = [str(cli_folder)]
-        sys.modules["rnngrad.cli"] = package
-        stubbed = True
-    importlib.import_module("rnngrad.cli.activations_command")
-    yield importlib.import_module("rnngrad.cli._app").app
-    if stubbed:
-        sys.modules.pop("rnngrad.cli", None)
+def invoke(*args: str):
+    """Run ``rnngrad activations ARGS`` through typer's test runner."""
+    return CliRunner().invoke(app, ["activations", *args], env={"COLUMNS": "160"})
 
 
-def invoke(app, *args: str):
-    """Run `rnngrad activations ARGS`; typer drops the command name while it is the only one."""
-    only_command = len(app.registered_commands) == 1 and app.registered_callback is None
-    command = [] if only_command else ["activations"]
-    return CliRunner().invoke(app, [*command, *args], env={"COLUMNS": "160"})
-
-
-def test_cli_json_lists_every_activation(app) -> None:
-    result = invoke(app, "--json")
+def test_cli_json_lists_every_activation() -> None:
+    result = invoke("--json")
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
     assert [row["name"] for row in rows] == NAMES
@@ -194,8 +165,8 @@ def test_cli_json_lists_every_activation(app) -> None:
     assert by_name["gelu"]["sup_derivative"] == ACTIVATIONS["gelu"].sup_derivative
 
 
-def test_cli_table(app) -> None:
-    result = invoke(app)
+def test_cli_table() -> None:
+    result = invoke()
     assert result.exit_code == 0, result.output
     for text in ("tanh", "sigmoid", "0.25", "softshrink", "x = √2"):
         assert text in result.stdout

@@ -1,0 +1,1 @@
+"""One job per CLI command: a frozen config in, plain data out (the CLI renders it)."""

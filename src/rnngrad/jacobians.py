@@ -28,12 +28,14 @@ product is tracked beside it,
 
 with log f computed as logsigmoid, so it cannot underflow either.
 
-Memory is O(B·S² + T·B·S): the states s_0..s_T are kept, the Jacobians are rebuilt on the way
-back, and the spectral norms are taken in chunks of normalised matrices.
+Memory is O(B·S² + T·B·S): the states s_0..s_T are kept and the Jacobians are rebuilt on the
+way back. Spectral norms are exact: a dense SVD where the product is far from low-rank, else
+certified by :class:`rnngrad.linalg.SpectralNormTracker`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass
 
@@ -41,10 +43,10 @@ import torch
 
 from rnngrad.cells import LSTMCell, RecurrentCell
 from rnngrad.errors import InputError, require_finite
-from rnngrad.linalg import top_singular_values
+from rnngrad.linalg import SpectralNormTracker
 
 _LN10 = math.log(10.0)
-_CHUNK_ELEMENTS = 1 << 24  # matrices buffered for the spectral norms: ≤ 128 MiB in float64
+_CHUNK_ELEMENTS = 1 << 22  # step Jacobians built at once: ≤ 32 MiB in float64
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,7 @@ def jacobian_through_time(
     T, B, _ = inputs.shape
     S = cell.state_size
     is_lstm = isinstance(cell, LSTMCell)
+    log_carousel_tail = inputs.new_zeros(B, cell.hidden_size, dtype=torch.float64)  # Σ_{k>end} log f_k
 
     log_scale = inputs.new_zeros(B, T + 1, dtype=torch.float64)  # ℓ_t, eq. (3)
     log_spectral = inputs.new_zeros(B, T + 1, dtype=torch.float64)  # log σ_1(M_t)
@@ -117,24 +120,36 @@ def jacobian_through_time(
     kept = inputs.new_empty(T + 1, B, S, S) if keep_products else None
 
     product = torch.eye(S, dtype=inputs.dtype, device=inputs.device).expand(B, S, S)  # P_T = I
-    carousel_sum = inputs.new_zeros(B, cell.hidden_size, dtype=torch.float64)  # eq. (4)
-    chunk = _SpectralChunks(log_spectral, max(1, _CHUNK_ELEMENTS // (B * S * S)))
-    chunk.add(T, product)
+    spectral = SpectralNormTracker(S)
+    log_spectral[:, T] = torch.log(spectral.norms(product.unsqueeze(0))[0]).double()
     if kept is not None:
         kept[T] = product
-    for t in range(T - 1, -1, -1):
-        jacobian = cell.forward_and_jacobian(inputs[t], states[t])[1]  # J_{t+1}, (B, S, S)
-        product = product @ jacobian  # (2)
-        scale = torch.linalg.matrix_norm(product)  # (B,)
-        product = product / torch.where(scale > 0, scale, 1.0).view(B, 1, 1)
-        log_scale[:, t] = log_scale[:, t + 1] + torch.log(scale).double()  # (3)
-        chunk.add(t, product)
-        if kept is not None:
-            kept[t] = product
-        if log_carousel is not None:
-            carousel_sum += cell.log_forget_gate(inputs[t], states[t]).double()  # (4)
-            log_carousel[:, t] = carousel_sum.max(dim=1).values
-    chunk.flush()
+    steps_per_chunk = max(1, _CHUNK_ELEMENTS // (B * S * S))
+    with _flushed_denormals():
+        for end in range(T, 0, -steps_per_chunk):  # chunk of steps t = start..end-1, backwards
+            start = max(0, end - steps_per_chunk)
+            n = end - start
+            x = inputs[start:end].flatten(0, 1)  # (n·B, I)
+            s = states[start:end].flatten(0, 1)  # (n·B, S): s_t for t = start..end-1
+            jacobians = cell.forward_and_jacobian(x, s)[1].view(n, B, S, S)  # J_{t+1}
+            normalized = torch.empty_like(jacobians)  # M_t, (n, B, S, S)
+            for i in range(n - 1, -1, -1):
+                t = start + i
+                product = product @ jacobians[i]  # (2)
+                scale = torch.linalg.matrix_norm(product)  # (B,)
+                product = product / torch.where(scale > 0, scale, 1.0).view(B, 1, 1)
+                log_scale[:, t] = log_scale[:, t + 1] + torch.log(scale).double()  # (3)
+                normalized[i] = product
+            sigma = spectral.norms(normalized.flip(0)).flip(0)  # (n, B), in order of growing lag
+            log_spectral[:, start:end] = torch.log(sigma.double()).T
+            if kept is not None:
+                kept[start:end] = normalized
+            if log_carousel is not None:
+                log_forget = cell.log_forget_gate(x, s).double().view(n, B, -1)  # log f_{t+1}
+                sums = log_forget.flip(0).cumsum(0).flip(0) + log_carousel_tail  # (4), (n, B, H)
+                log_carousel_tail = sums[0]
+                log_carousel[:, start:end] = sums.max(dim=2).values.T
+            del jacobians
 
     log_frobenius = log_scale.clone()
     log_frobenius[:, T] = 0.5 * math.log(S)  # ‖I‖_F = √S; M_t is normalised for t < T only
@@ -155,27 +170,19 @@ def jacobian_through_time(
     )
 
 
-class _SpectralChunks:
-    """Collects normalised products and writes log σ_1 of each into ``out[:, t]`` in batches."""
+@contextlib.contextmanager
+def _flushed_denormals():
+    """Flush denormal numbers to zero while the products run (they make float math ~7× slower).
 
-    def __init__(self, out: torch.Tensor, capacity: int) -> None:
-        self.out, self.capacity = out, capacity
-        self.times: list[int] = []
-        self.matrices: list[torch.Tensor] = []
-
-    def add(self, t: int, matrix: torch.Tensor) -> None:
-        self.times.append(t)
-        self.matrices.append(matrix)
-        if len(self.times) >= self.capacity:
-            self.flush()
-
-    def flush(self) -> None:
-        if not self.times:
-            return
-        stacked = torch.stack(self.matrices)  # (C, B, S, S)
-        sigma = top_singular_values(stacked.flatten(0, 1)).view(stacked.shape[:2])  # (C, B)
-        self.out[:, self.times] = torch.log(sigma.double()).T
-        self.times, self.matrices = [], []
+    The normalised products keep the dominant directions near 1; only directions already below
+    1e-308 of them are flushed, which changes no norm.
+    """
+    supported = torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        if supported:
+            torch.set_flush_denormal(False)
 
 
 def _checked_inputs(cell: RecurrentCell, inputs: torch.Tensor) -> tuple[torch.Tensor, bool]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from rnngrad.cli._app import app
 from rnngrad.cli import activations_command as _activations_command  # noqa: F401  (registers)
 from rnngrad.cli import jacobian_command as _jacobian_command  # noqa: F401  (registers)
+from rnngrad.cli import claims_command as _claims_command  # noqa: F401  (registers)
+from rnngrad.cli import report_command as _report_command  # noqa: F401  (registers)
 
 
 def main() -> None:

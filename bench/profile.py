@@ -1,0 +1,132 @@
+"""Speed and peak memory of ``rnngrad.profile`` against torch's fused forward + backward.
+
+For each module kind and size: float32, loss = mean of squared outputs, 2 threads. Timings are
+interleaved (fused, profile, ...) repetition by repetition and reported as medians; ``ratio`` is
+median(profile) / median(fused), ``paired_ratio`` the median of the per-repetition ratios. Peak memory
+is the high-water mark of CPU tensor memory during one call above the level at its start, from
+torch.profiler's memory timeline (it sees allocations inside autograd functions too).
+
+Run: ``PYTHONPATH=src python bench/profile.py [--repeats 15] [--quick]``; prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+
+import torch
+from torch.profiler import ProfilerActivity
+from torch.profiler import profile as torch_profile
+from torch.profiler._memory_profiler import MemoryProfileTimeline  # what export_memory_timeline uses
+
+from rnngrad.profiler import profile
+
+KINDS = {"LSTM": torch.nn.LSTM, "GRU": torch.nn.GRU, "RNN": torch.nn.RNN}
+TARGETS = {"LSTM": 1.0, "GRU": 1.0, "RNN": 0.8}  # profile time / fused time, at most
+SIZES = [dict(B=32, T=256, H=128, I=32), dict(B=32, T=1024, H=256, I=32)]
+
+
+def loss_fn(output):
+    return output[0].square().mean()
+
+
+def variants(module, x):
+    def fused_forward_backward():
+        loss_fn(module(x)).backward()
+
+    def fused_forward():
+        with torch.no_grad():
+            module(x)
+
+    def profile_with_parameter_grads():
+        profile(module, (x,), loss_fn, accumulate_grad=True)
+
+    def profile_default():
+        profile(module, (x,), loss_fn)
+
+    return {
+        "fused_forward_backward": fused_forward_backward,
+        "profile_accumulate_grad": profile_with_parameter_grads,
+        "profile_default": profile_default,
+        "fused_forward": fused_forward,
+    }
+
+
+def peak_bytes(function) -> int:
+    """High-water mark of CPU tensor memory during ``function()``, above the level at its start.
+
+    From torch.profiler's memory timeline (every allocation and free, inside autograd functions
+    too); tensors that exist before the call count only through what is added to them.
+    """
+    with torch_profile(activities=[ProfilerActivity.CPU], profile_memory=True, record_shapes=True,
+                       with_stack=True) as prof:
+        function()
+    _, sizes = MemoryProfileTimeline(prof._memory_profile())._coalesce_timeline("cpu")
+    levels = [sum(level) for level in sizes] or [0]
+    return max(levels) - levels[0]
+
+
+def measure(kind: str, size: dict, repeats: int, memory: bool = True) -> dict:
+    torch.manual_seed(0)
+    module = KINDS[kind](size["I"], size["H"])
+    x = torch.randn(size["T"], size["B"], size["I"])
+    functions = variants(module, x)
+    for function in functions.values():  # warm up
+        function()
+    times = {name: [] for name in functions}
+    for _ in range(repeats):
+        for name, function in functions.items():
+            module.zero_grad(set_to_none=True)
+            start = time.perf_counter()
+            function()
+            times[name].append(time.perf_counter() - start)
+    base = times["fused_forward_backward"]
+    medians = {name: statistics.median(t) for name, t in times.items()}
+    result = {"kind": kind, **size, "median_ms": {n: round(m * 1e3, 2) for n, m in medians.items()}}
+    result["ratio"] = {  # median(profile) / median(fused forward + backward)
+        name: round(median / medians["fused_forward_backward"], 3)
+        for name, median in medians.items() if name != "fused_forward_backward"
+    }
+    result["paired_ratio"] = {  # median over repetitions of the side-by-side ratio
+        name: round(statistics.median(a / b for a, b in zip(t, base)), 3)
+        for name, t in times.items() if name != "fused_forward_backward"
+    }
+    result["target_ratio"] = TARGETS[kind]
+    result["meets_time_target"] = result["ratio"]["profile_accumulate_grad"] <= TARGETS[kind]
+    if not memory:
+        return result
+    module.zero_grad(set_to_none=True)
+    fused_peak = peak_bytes(functions["fused_forward_backward"])
+    module.zero_grad(set_to_none=True)
+    profile_peak = peak_bytes(functions["profile_accumulate_grad"])
+    result["peak_mb"] = {"fused_forward_backward": round(fused_peak / 2**20, 2),
+                         "profile_accumulate_grad": round(profile_peak / 2**20, 2)}
+    result["memory_ratio"] = round(profile_peak / fused_peak, 3)
+    result["meets_memory_target"] = result["memory_ratio"] <= 1.5
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--quick", action="store_true", help="only the first size")
+    parser.add_argument("--kinds", default="LSTM,GRU,RNN")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory runs")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    sizes = SIZES[:1] if args.quick else SIZES
+    results = [
+        measure(kind, size, args.repeats if size is SIZES[0] else max(3, args.repeats // 3), not args.no_memory)
+        for size in sizes for kind in args.kinds.split(",")
+    ]
+    load = os.getloadavg()[0]  # a busy shared machine slows multi-threaded runs most
+    print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(),
+                      "load_average_1min": round(load, 2), "results": results}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""``rnngrad sweep``: a grid of training runs into a results DB, locally or on a Ray cluster."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from rnngrad.cli._app import app, exits_2_on_bad_input
+from rnngrad.cli.results_command import print_summary
+from rnngrad.errors import InputError
+from rnngrad.jobs.sweep import ResultsJob, SweepEvent, SweepJob, load_results, run_sweep
+
+
+@app.command("sweep")
+@exits_2_on_bad_input
+def sweep_command(
+    task: str = typer.Option("adding", "--task", help="A task name (see rnngrad train --help)."),
+    T: str = typer.Option("50,100", "--T", help="Comma-separated lengths, e.g. 50,100,200."),
+    model: str = typer.Option("rnn-tanh,lstm,gru", "--model", help="Comma-separated model names."),
+    seeds: int = typer.Option(1, "--seeds", help="Seeds per (T, model): 0..seeds−1."),
+    steps: Optional[int] = typer.Option(None, "--steps", help="Update budget per run."),
+    db: Path = typer.Option(Path("results.db"), "--db", help="Results database (created if missing)."),
+    workers: Optional[int] = typer.Option(None, "--workers", help="Local worker processes (default: CPU cores)."),
+    ray: Optional[str] = typer.Option(None, "--ray", help="Run as Ray tasks on an existing cluster: auto or host:port."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size"),
+    hidden_size: Optional[int] = typer.Option(None, "--hidden-size"),
+    optimizer: Optional[str] = typer.Option(None, "--optimizer", help="adam or rmsprop."),
+    lr: Optional[float] = typer.Option(None, "--lr"),
+    clip: Optional[float] = typer.Option(None, "--clip"),
+    no_clip: bool = typer.Option(False, "--no-clip"),
+) -> None:
+    """Run every (T, model, seed) not yet in the database; print the summary at the end."""
+    if ray is not None and workers is not None:
+        raise InputError(f"--workers: expected no --workers with --ray (Ray schedules the runs), got {workers}")
+    if no_clip and clip is not None:
+        raise InputError(f"--no-clip: expected no --clip with it, got --clip {clip}")
+    job = SweepJob(task=task, T=_lengths(T), models=_names("--model", model), seeds=seeds, db=db,
+                   workers=workers, ray=ray, steps=steps, batch_size=batch_size, hidden_size=hidden_size,
+                   optimizer=optimizer, lr=lr, clip=clip, no_clip=no_clip)
+    console = Console(stderr=True)
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        TextColumn("{task.fields[last]}"), console=console)
+    bar = progress.add_task(f"sweep {task}", total=None, last="")
+
+    def started(total: int, pending: int) -> None:  # input checked and DB open: show the bar
+        progress.update(bar, total=pending, description=f"sweep {task}: {total - pending} of {total} runs already done")
+        progress.start()
+
+    def finished(event: SweepEvent) -> None:
+        config = event.result.config
+        last = f"{config.model} T={config.T} seed {config.seed}: {event.result.status} at {event.result.steps}"
+        progress.update(bar, completed=event.done, last=last)
+
+    try:
+        outcome = run_sweep(job, on_event=finished, on_start=started)
+    finally:
+        if progress.live.is_started:
+            progress.stop()
+    console.print(f"{outcome.ran} runs done now, {outcome.skipped} already in {outcome.db}")
+    print_summary(load_results(ResultsJob(outcome.db))["summary"], Console())
+
+
+def _lengths(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise InputError(f"--T: expected comma-separated integers ≥ 2, got {text!r}") from None
+    bad = [value for value in values if value < 2]
+    if not values or bad:
+        raise InputError(f"--T: expected comma-separated integers ≥ 2, got {text!r}")
+    return values
+
+
+def _names(option: str, text: str) -> tuple[str, ...]:
+    names = tuple(part.strip() for part in text.split(",") if part.strip())
+    if not names:
+        raise InputError(f"{option}: expected comma-separated names, got {text!r}")
+    return names

@@ -1,0 +1,86 @@
+"""``rnngrad train``: one run on a long-lag task, with a progress bar, then its result."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+from rich import box
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from rnngrad.cli._app import app, exits_2_on_bad_input, print_json
+from rnngrad.errors import InputError
+from rnngrad.jobs.train import contract_json, run_train
+from rnngrad.tasks import published_summary
+from rnngrad.training import TrainConfig, TrainProgress, TrainResult
+
+
+@app.command("train")
+@exits_2_on_bad_input
+def train_command(
+    task: str = typer.Option("adding", "--task", help="adding, adding-sum, copy, temporal-order, digits, digits-permuted."),
+    T: int = typer.Option(100, "--T", help="The task's length parameter (≥ 2)."),
+    model: str = typer.Option(
+        "lstm", "--model", help="rnn-tanh, rnn-sigmoid, irnn, lstm, lstm-fb1, lstm-chrono, lstm-nofg, gru."
+    ),
+    steps: Optional[int] = typer.Option(None, "--steps", help="Update budget (default: TrainConfig's)."),
+    seed: int = typer.Option(0, "--seed", help="Fixes the weights and the data."),
+    lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate."),
+    clip: Optional[float] = typer.Option(None, "--clip", help="Gradient-norm threshold (Pascanu et al. 2013)."),
+    no_clip: bool = typer.Option(False, "--no-clip", help="Train without gradient clipping."),
+    optimizer: Optional[str] = typer.Option(None, "--optimizer", help="adam or rmsprop."),
+    schedule: Optional[str] = typer.Option(None, "--schedule", help="constant or cosine."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Sequences per update."),
+    hidden_size: Optional[int] = typer.Option(None, "--hidden-size", help="H."),
+    profile_every: Optional[int] = typer.Option(None, "--profile-every", help="Steps between gradient profiles; 0: none."),
+    json_output: bool = typer.Option(False, "--json", help="Print the result as JSON (progress goes to stderr)."),
+) -> None:
+    """Train one model on one task until it is solved, diverges or spends its budget."""
+    if no_clip and clip is not None:
+        raise InputError(f"--no-clip: expected no --clip with it, got --clip {clip}")
+    given = {"steps": steps, "lr": lr, "clip": clip, "optimizer": optimizer, "schedule": schedule,
+             "batch_size": batch_size, "hidden_size": hidden_size, "profile_every": profile_every}
+    overrides = {name: value for name, value in given.items() if value is not None}
+    if no_clip:
+        overrides["clip"] = None
+    config = TrainConfig(task=task, T=T, model=model, seed=seed, **overrides)
+    progress = Progress(TextColumn(f"{model} on {task}, T = {T}"), BarColumn(), MofNCompleteColumn(),
+                        TextColumn("loss {task.fields[loss]}  acc {task.fields[accuracy]}"), TimeElapsedColumn(),
+                        console=Console(stderr=True), transient=json_output)
+    bar = progress.add_task("train", total=config.steps, loss="…", accuracy="…")
+
+    def show(update: TrainProgress) -> None:  # the first report starts the bar: bad input never draws it
+        if not progress.live.is_started:
+            progress.start()
+        accuracy = "…" if update.accuracy is None else f"{update.accuracy:.3f}"
+        progress.update(bar, completed=update.step, loss=f"{update.loss:.4g}", accuracy=accuracy)
+
+    try:
+        result = run_train(config, show)
+    finally:
+        if progress.live.is_started:
+            progress.stop()
+    if json_output:
+        print_json(contract_json(result))
+    else:
+        _print_result(result)
+
+
+def _print_result(result: TrainResult) -> None:
+    config = result.config
+    table = Table(title=f"{config.model} on {config.task}, T = {config.T}, seed {config.seed}", box=box.SIMPLE)
+    for column in ("status", "steps", "sequences", "final loss", "final accuracy", "wall time"):
+        table.add_column(column, justify="right")
+    table.add_row(
+        result.status, str(result.steps), f"{result.sequences:,}",
+        "–" if result.final_loss is None else f"{result.final_loss:.4g}",
+        "–" if result.final_accuracy is None else f"{result.final_accuracy:.3f}",
+        f"{result.wall_time_s:.1f} s",
+    )
+    console = Console()
+    console.print(table)
+    published = published_summary(config.task, config.T, config.model)
+    if published is not None:
+        console.print(f"published: {published['result']} ({published['source']}; {published['paper_model']})")

@@ -1,0 +1,49 @@
+"""The ``rnngrad spectrum`` job: Lyapunov exponents of one layer of a saved torch.nn.RNN/LSTM/GRU."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from rnngrad.checkpoint import load_inputs, load_recurrent_checkpoint
+from rnngrad.errors import InputError
+from rnngrad.spectrum import Spectrum, spectrum
+
+
+@dataclass(frozen=True)
+class SpectrumJob:
+    """What ``rnngrad spectrum`` computes."""
+
+    checkpoint: Path  # state_dict of a torch.nn.RNN, LSTM or GRU
+    inputs: Path  # (T, I) tensor, .npy or torch.save
+    k: int | None = None  # how many exponents; None for all S (2H for the LSTM)
+    warmup: int = 0  # steps left out of the averages
+    nonlinearity: str = "tanh"  # for an RNN: "tanh" or "relu"
+    layer: int = 0  # which layer's state s = h (RNN, GRU) or (h, c) (LSTM)
+
+
+def run_spectrum(job: SpectrumJob) -> Spectrum:
+    """Load the checkpoint (float64) and inputs; exponents of ``job.layer`` and the measured rate."""
+    module = load_recurrent_checkpoint(job.checkpoint, job.nonlinearity)
+    inputs = load_inputs(job.inputs)  # (T, I)
+    if inputs.shape[1] != module.input_size:
+        raise InputError(
+            f"inputs: expected input size I = {module.input_size} (the checkpoint's), "
+            f"got {inputs.shape[1]} (inputs of shape {tuple(inputs.shape)})"
+        )
+    return spectrum(module, inputs, k=job.k, warmup=job.warmup, layer=job.layer)
+
+
+def contract_json(result: Spectrum) -> dict:
+    """The JSON object of the ``rnngrad spectrum --json`` contract (one sequence).
+
+    ``exponents``: natural log per step, descending. An exponent of −inf (an exactly singular
+    Jacobian, e.g. a dead ReLU unit) is written as null; so is a rate the profiler could not
+    measure.
+    """
+    return {
+        "arch": result.arch,
+        "exponents": [value if math.isfinite(value) else None for value in result.exponents.tolist()],
+        "log_rate_measured": result.log_rate_measured,
+    }

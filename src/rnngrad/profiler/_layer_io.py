@@ -1,0 +1,153 @@
+"""What every single-layer, single-direction scan shares: its spec and its gradient plumbing.
+
+The three layer functions (``_lstm_layer``, ``_gru_layer``, ``_rnn_layer``) each hold one cell's
+forward loop and reverse scan side by side. Around them the plumbing is the same:
+
+.. math::
+
+    (1)  e_t = ∂L/∂h_t (direct): the gradient of the layer output at t, plus ∂L/∂h_n at the
+         sequence's last valid scan step
+    (2)  δW_hh = Σ_t δa_t h_{t−1}^T = δa_1 h_0^T + [δa_2 … δa_T] [h_1 … h_{T−1}]^T   (two GEMMs)
+
+and the per-step totals δh_t (and δc_t) go, in time order, to the recorder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Iterator
+
+import torch
+from torch import Tensor
+
+from rnngrad.profiler._layout import SequenceLayout
+
+if TYPE_CHECKING:
+    from rnngrad.profiler._recorder import Recorder
+
+
+@dataclass(frozen=True)
+class LayerKey:
+    """Which recorded layer: the module's qualified name, its layer and direction."""
+
+    module: str  # qualified name as in model.named_modules(); "" for the model itself
+    layer: int  # 0 .. num_layers − 1
+    direction: int  # 0 forward in time, 1 backward in time
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """Everything a layer function needs besides tensors."""
+
+    key: LayerKey
+    layout: SequenceLayout  # lengths, padding mask, scan-order maps
+    recorder: "Recorder"  # receives δh_t, δc_t and the forward statistics
+    weight_grads: bool  # False: return None for weights (profile without accumulate_grad)
+
+    @property
+    def reverse(self) -> bool:
+        return self.key.direction == 1
+
+
+def direct_gradient(spec: LayerSpec, grad_output: Tensor, grad_final: Tensor) -> Tensor:
+    """``(T, B, F)`` fresh contiguous tensor of e_t (1) in scan order."""
+    scan = spec.layout.scan_order(grad_output, spec.reverse)  # (T, B, F)
+    direct = torch.empty(scan.shape, dtype=scan.dtype, device=scan.device)
+    direct.copy_(scan)
+    spec.layout.add_at_final_states(direct, grad_final)
+    return direct
+
+
+def recurrent_weight_grad(pre_activation_grad: Tensor, outputs: Tensor, h0: Tensor) -> Tensor:
+    """(2): ``(G, F)`` from δa ``(T, B, G)``, the layer's scan-order outputs ``(T, B, F)``, h_0."""
+    steps, batch, gates = pre_activation_grad.shape
+    flat_grad = pre_activation_grad.reshape(steps * batch, gates)  # (T*B, G)
+    grad = h0.t() @ flat_grad[:batch]  # (F, G); this orientation runs faster in MKL
+    if steps > 1:
+        previous = outputs[:-1].reshape((steps - 1) * batch, -1)  # (T*B − B, F)
+        grad.addmm_(previous.t(), flat_grad[batch:])
+    return grad.t()
+
+
+def weight_grad(flat_grad: Tensor, flat_inputs: Tensor) -> Tensor:
+    """``(G, F)`` = Σ_n δa_n u_n^T from ``(N, G)`` and ``(N, F)``, as one GEMM."""
+    return (flat_inputs.t() @ flat_grad).t()
+
+
+def bias_grad(flat_grad: Tensor) -> Tensor:
+    """``(G,)`` = Σ_n δa_n from ``(N, G)`` (a matrix-vector product: faster than a strided sum)."""
+    return torch.mv(flat_grad.t(), flat_grad.new_ones(flat_grad.shape[0]))
+
+
+def flat(sequence: Tensor) -> Tensor:
+    """``(T, B, F)`` → ``(T*B, F)`` (a view when the strides allow, as for slot slices)."""
+    return sequence.reshape(sequence.shape[0] * sequence.shape[1], -1)
+
+
+@contextlib.contextmanager
+def one_thread(per_step_flops: int) -> Iterator[None]:
+    """Run a per-step Python loop on one intra-op thread when each step is small.
+
+    Each step's ops are too small to gain from threads, and waking a second thread for every op
+    costs more than the op; big steps (wide batches) keep every thread. Restored on exit.
+    """
+    threads = torch.get_num_threads()
+    narrow = threads > 1 and per_step_flops < SMALL_STEP_FLOPS
+    if narrow:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        if narrow:
+            torch.set_num_threads(threads)
+
+
+SMALL_STEP_FLOPS = 1 << 24  # below this many multiply-adds per step, loops run on one thread
+
+
+def all_finite(tensor: Tensor) -> bool:
+    """True when every entry is finite: one reduction; exact check only if the sum is not."""
+    return bool(torch.isfinite(tensor.sum())) or bool(torch.isfinite(tensor).all())
+
+
+def finish_backward(spec: LayerSpec, hidden_grad: Tensor, cell_grad: Tensor | None) -> None:
+    """Send δh_t (and δc_t), mapped back to time order, to the recorder; check finiteness.
+
+    An inf or NaN anywhere in the reverse scan reaches scan step 0 (0·inf is NaN), so only that
+    step is checked unless it is bad; then the first bad step is searched for.
+    """
+    layout = spec.layout
+    for quantity, grad in (("hidden_grad", hidden_grad), ("cell_grad", cell_grad)):
+        if grad is not None and not all_finite(grad[0]) and not all_finite(grad):
+            step = layout.first_bad_step(grad, spec.reverse, backward=True)
+            spec.recorder.mark_nonfinite(quantity, spec.key, step)
+    spec.recorder.record_backward(
+        spec.key,
+        layout.scan_order(hidden_grad, spec.reverse),
+        None if cell_grad is None else layout.scan_order(cell_grad, spec.reverse),
+    )
+
+
+def check_forward(spec: LayerSpec, states: Tensor, final_states: Tensor, quantity: str) -> None:
+    """Mark the first non-finite state of the forward scan, if any.
+
+    An inf or NaN state reaches the final state (through f·inf = inf or 0·inf = NaN), so only
+    the final states are checked unless they are bad; then the first bad step is searched for.
+    """
+    if not all_finite(final_states) and not all_finite(states):
+        step = spec.layout.first_bad_step(states, spec.reverse, backward=False)
+        spec.recorder.mark_nonfinite(quantity, spec.key, step)
+
+
+def zero_padding(spec: LayerSpec, *per_step: Tensor) -> None:
+    """In place: zero ``(T, B, ...)`` tensors at padded steps, so nothing flows through padding.
+
+    The scan runs over padding too (garbage in, garbage out); this also clears any inf/NaN the
+    garbage produced, so only valid steps can be reported as non-finite.
+    """
+    padding = spec.layout.padding()  # (T, B, 1)
+    if padding is None:
+        return
+    for tensor in per_step:
+        tensor.masked_fill_(padding.view(padding.shape + (1,) * (tensor.dim() - 3)), 0.0)

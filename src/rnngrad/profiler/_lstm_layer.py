@@ -1,0 +1,197 @@
+"""One LSTM layer in one direction: its forward loop and its recording reverse scan.
+
+Steps t = 1..T in scan order (``_layout``), initial state (h_0, c_0). Torch's gate rows
+(i, f, g, o) are kept here in the order (o, i, f, g), so one sigmoid covers o, i, f in the
+forward and one product covers i, f, g in the reverse scan; weights are permuted on entry and
+their gradients permuted back.
+
+.. math::
+
+    (1)  a_t = W_ih x_t + b_ih + W_hh h_{t−1} + b_hh                         (B, 4H)
+    (2)  o_t, i_t, f_t = σ(a_t^o), σ(a_t^i), σ(a_t^f);   g_t = tanh(a_t^g)
+    (3)  c_t = f_t ⊙ c_{t−1} + i_t ⊙ g_t
+    (4)  m_t = o_t ⊙ tanh(c_t)
+    (5)  h_t = W_hr m_t  if proj_size > 0,  else h_t = m_t
+
+Reverse scan for the TOTAL gradients δh_t = dL/dh_t, δc_t = dL/dc_t, with e_t the direct
+gradient (``_layer_io`` (1)) and δa_{T+1} = 0, f_{T+1} δc_{T+1} := ∂L/∂c_n:
+
+    (6)  δh_t = e_t + W_hh^T δa_{t+1}
+    (7)  δm_t = W_hr^T δh_t  (or δh_t)
+    (8)  δc_t = f_{t+1} ⊙ δc_{t+1} + δm_t ⊙ o_t ⊙ (1 − tanh² c_t)
+    (9)  δa_t^o = δm_t ⊙ tanh(c_t) ⊙ o_t (1 − o_t)
+    (10) δa_t^i, δa_t^f, δa_t^g = δc_t ⊙ (g_t i_t (1 − i_t),  c_{t−1} f_t (1 − f_t),  i_t (1 − g_t²))
+    (11) δh_0 = W_hh^T δa_1,   δc_0 = f_1 ⊙ δc_1,   δx_t = W_ih^T δa_t
+    (12) δW_ih = Σ_t δa_t x_t^T,  δW_hh = Σ_t δa_t h_{t−1}^T,  δb_ih = δb_hh = Σ_t δa_t,
+         δW_hr = Σ_t δh_t m_t^T
+
+The factors of (8)-(10) are computed for all t at once after the forward and stored per step
+in five slots (K_o, F_i, F_f, F_g, f), where K_o = tanh(c) o (1 − o), F = the factors of (10):
+one product by δc_t then gives δa^{i,f,g} and the next carry f_t δc_t together, so each step
+of the Python loop is one matmul and three element-wise ops.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+from torch.autograd.function import once_differentiable
+
+from rnngrad.profiler._layer_io import (
+    LayerSpec,
+    bias_grad,
+    check_forward,
+    direct_gradient,
+    finish_backward,
+    flat,
+    one_thread,
+    recurrent_weight_grad,
+    weight_grad,
+    zero_padding,
+)
+
+_TO_OIFG = [3, 0, 1, 2]  # our block k holds torch's block _TO_OIFG[k]
+_TO_IFGO = [1, 2, 3, 0]  # the inverse permutation
+
+
+def _permute_gates(tensor: Tensor, hidden: int, order: list[int]) -> Tensor:
+    """Reorder the four H-row gate blocks of a ``(4H, ...)`` tensor."""
+    return tensor.reshape(4, hidden, -1)[order].reshape(tensor.shape)
+
+
+class LSTMLayer(torch.autograd.Function):
+    """``(anchor, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, spec) → (output, h_n, c_n)``.
+
+    Shapes: x (T, B, I) in time order; h0 (B, P); c0 (B, H); output (T, B, P) in time order;
+    P = proj_size or H. ``anchor`` is a dummy that makes the backward run even when nothing
+    else requires grad; b_ih, b_hh, w_hr may be None.
+    """
+
+    @staticmethod
+    def forward(ctx, anchor, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, spec: LayerSpec):
+        steps, batch, _ = x.shape
+        hidden, projected = w_hh.shape[0] // 4, w_hh.shape[1]
+        w_ih_p = _permute_gates(w_ih, hidden, _TO_OIFG)  # (4H, I)
+        w_hh_p = _permute_gates(w_hh, hidden, _TO_OIFG)  # (4H, P)
+        xs = spec.layout.scan_order(x, spec.reverse)  # (T, B, I)
+        slots = x.new_empty(steps, batch, 5, hidden)  # o, i, f, g, and later a copy of f
+        gates = slots[:, :, :4].view(steps * batch, 4 * hidden)  # (T*B, 4H), row stride 5H
+        if b_ih is None:
+            torch.mm(flat(xs), w_ih_p.t(), out=gates)  # W_ih x_t  (1)
+        else:
+            torch.addmm(_permute_gates(b_ih + b_hh, hidden, _TO_OIFG), flat(xs), w_ih_p.t(), out=gates)
+        cells = x.new_empty(steps, batch, hidden)  # c_t
+        tanh_cells = x.new_empty(steps, batch, hidden)  # tanh(c_t)
+        outputs = x.new_empty(steps, batch, projected)  # h_t (T, B, P)
+        cell_outputs = outputs if w_hr is None else x.new_empty(steps, batch, hidden)  # m_t
+
+        w_hh_t = w_hh_p.t().contiguous()  # (P, 4H)
+        w_hr_t = None if w_hr is None else w_hr.t().contiguous()  # (H, P)
+        a_steps = gates.view(steps, batch, 4 * hidden).unbind(0)  # T × (B, 4H)
+        sigmoid_steps = slots[:, :, :3].unbind(0)  # T × (B, 3, H): o, i, f
+        o_steps, i_steps, f_steps, g_steps = (slots[:, :, k].unbind(0) for k in range(4))
+        c_steps, tc_steps = cells.unbind(0), tanh_cells.unbind(0)
+        m_steps, h_steps = cell_outputs.unbind(0), outputs.unbind(0)
+        h_prev, c_prev = h0, c0
+        with one_thread(batch * w_hh.numel()):
+            for t in range(steps):
+                a_steps[t].addmm_(h_prev, w_hh_t)  # (1)
+                sigmoid_steps[t].sigmoid_()  # (2)
+                g_steps[t].tanh_()  # (2)
+                c_prev = torch.mul(f_steps[t], c_prev, out=c_steps[t]).addcmul_(i_steps[t], g_steps[t])  # (3)
+                torch.mul(o_steps[t], torch.tanh(c_prev, out=tc_steps[t]), out=m_steps[t])  # (4)
+                if w_hr_t is not None:
+                    torch.mm(m_steps[t], w_hr_t, out=h_steps[t])  # (5)
+                h_prev = h_steps[t]
+
+        zero_padding(spec, outputs, cells)
+        h_n, c_n = spec.layout.final_states(outputs), spec.layout.final_states(cells)
+        check_forward(spec, outputs, h_n, "hidden_state")
+        check_forward(spec, cells, c_n, "cell_state")
+        o, i, f, g, f_copy = slots.unbind(2)  # (T, B, H) each, activated
+        spec.recorder.record_forget_gates(spec, f, scratch=f_copy)
+
+        # per-step factors of (8)-(10), vectorised over T, written into buffers that are spent
+        m = cell_outputs  # o tanh(c)
+        f_copy.copy_(f)  # f_t, the carry of (8)
+        f.addcmul_(f, f, value=-1.0)  # f (1 − f)
+        f[1:].mul_(cells[:-1])  # c_{t−1} f (1 − f)  (10)
+        f[0].mul_(c0)
+        cell_gain = torch.addcmul(o, m, tanh_cells, value=-1.0, out=cells)  # o (1 − tanh² c)  (8)
+        torch.addcmul(m, m, o, value=-1.0, out=o)  # tanh(c) o (1 − o)  (9)
+        gi = torch.mul(g, i, out=tanh_cells)
+        torch.addcmul(i, gi, g, value=-1.0, out=g)  # i (1 − g²)  (10)
+        torch.addcmul(gi, gi, i, value=-1.0, out=i)  # g i (1 − i)  (10)
+        del gi, tanh_cells, cells
+        zero_padding(spec, slots, cell_gain)
+
+        ctx.spec = spec
+        ctx.factors, ctx.cell_gain = slots, cell_gain
+        ctx.save_for_backward(xs, outputs, h0, w_ih_p, w_hh_p, w_hr, cell_outputs)
+        return spec.layout.scan_order(outputs, spec.reverse), h_n, c_n
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_output, grad_h_n, grad_c_n):
+        spec: LayerSpec = ctx.spec
+        xs, outputs, h0, w_ih_p, w_hh_p, w_hr, cell_outputs = ctx.saved_tensors
+        factors, cell_gain = ctx.factors, ctx.cell_gain
+        del ctx.factors, ctx.cell_gain  # free early; a second backward fails loudly
+        steps, batch, _, hidden = factors.shape
+
+        hidden_grad = direct_gradient(spec, grad_output, grad_h_n)  # e_t, becomes δh_t (T, B, P)
+        cell_grad = torch.empty_like(cell_gain)  # δc_t (T, B, H)
+        pre_grad = factors[:, :, :4].view(steps, batch, 4 * hidden)  # becomes δa_t, row stride 5H
+        # per-step views; (B, 1, H) ones broadcast over the gate slots
+        da_steps, dh_steps = pre_grad.unbind(0), hidden_grad.unbind(0)
+        carry_steps, o_steps = factors[:, :, 4:].unbind(0), factors[:, :, :1].unbind(0)
+        tail_steps = factors[:, :, 1:].unbind(0)  # slots i, f, g, f-copy
+        dc_steps, gain_steps = cell_grad.unsqueeze(2).unbind(0), cell_gain.unsqueeze(2).unbind(0)
+        if w_hr is None:
+            dm_steps = hidden_grad.unsqueeze(2).unbind(0)  # δm_t = δh_t
+        else:
+            dm_buffer = grad_c_n.new_empty(batch, hidden)
+            dm_steps = [dm_buffer.unsqueeze(1)] * steps
+        carry = grad_c_n.clone() if spec.layout.full else torch.zeros_like(grad_c_n)  # f δc
+        carry = carry.unsqueeze(1)  # (B, 1, H)
+        end_rows = spec.layout.end_rows
+        with one_thread(batch * w_hh_p.numel()):
+            for t in range(steps - 1, -1, -1):
+                dh = dh_steps[t]
+                if t + 1 < steps:
+                    dh.addmm_(da_steps[t + 1], w_hh_p)  # (6)
+                if w_hr is not None:
+                    torch.mm(dh, w_hr, out=dm_buffer)  # (7)
+                dm = dm_steps[t]
+                rows = end_rows.get(t)
+                if rows is not None:  # ∂L/∂c_n enters at each sequence's last valid step
+                    carry.index_add_(0, rows, grad_c_n.index_select(0, rows).unsqueeze(1))
+                dc = torch.addcmul(carry, dm, gain_steps[t], out=dc_steps[t])  # (8)
+                tail_steps[t].mul_(dc)  # (10) and the next carry f_t δc_t
+                o_steps[t].mul_(dm)  # (9)
+                carry = carry_steps[t]
+
+        needs = ctx.needs_input_grad
+        grad_x = grad_h0 = grad_c0 = None
+        if needs[1]:
+            grad_x = (flat(pre_grad) @ w_ih_p).view(steps, batch, -1)  # (11) (T, B, I)
+            grad_x = spec.layout.scan_order(grad_x, spec.reverse)
+        if needs[2]:
+            grad_h0 = da_steps[0] @ w_hh_p  # (11) (B, P)
+        if needs[3]:
+            grad_c0 = carry.squeeze(1).clone()  # (11) f_1 δc_1
+        grad_w_ih = grad_w_hh = grad_b_ih = grad_b_hh = grad_w_hr = None
+        if spec.weight_grads:
+            if needs[4]:
+                grad_w_ih = _permute_gates(weight_grad(flat(pre_grad), flat(xs)), hidden, _TO_IFGO)  # (12)
+            if needs[5]:
+                grad_w_hh = recurrent_weight_grad(pre_grad, outputs, h0)  # (12) (4H, P)
+                grad_w_hh = _permute_gates(grad_w_hh, hidden, _TO_IFGO)
+            if needs[6] or needs[7]:
+                grad_b = _permute_gates(bias_grad(flat(pre_grad)), hidden, _TO_IFGO)  # (12)
+                grad_b_ih, grad_b_hh = grad_b, grad_b.clone()
+            if w_hr is not None and needs[8]:
+                grad_w_hr = weight_grad(flat(hidden_grad), flat(cell_outputs))  # (12) (P, H)
+        finish_backward(spec, hidden_grad, cell_grad)
+        return (None, grad_x, grad_h0, grad_c0, grad_w_ih, grad_w_hh, grad_b_ih, grad_b_hh,
+                grad_w_hr, None)

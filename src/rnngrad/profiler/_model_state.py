@@ -1,0 +1,123 @@
+"""Find the recurrent submodules of a user's model, and leave the model exactly as found.
+
+Supported: ``torch.nn.RNN`` (tanh, relu), ``torch.nn.LSTM`` (with or without proj_size) and
+``torch.nn.GRU``, and subclasses that do not override ``forward``. Cells (``nn.RNNCell``,
+``nn.LSTMCell``, ``nn.GRUCell``) and custom recurrent modules run their time loop in the user's
+Python code, which profile cannot take over; they are reported, not profiled.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import torch
+from torch import Tensor, nn
+
+from rnngrad.errors import InputError
+
+SUPPORTED_TYPES = (nn.LSTM, nn.GRU, nn.RNN)
+SUPPORTED_TEXT = "torch.nn.RNN (tanh or relu), torch.nn.LSTM (proj_size allowed) or torch.nn.GRU"
+
+
+def find_recurrent_modules(model: nn.Module) -> tuple[list[tuple[str, nn.RNNBase]], list[str]]:
+    """``([(qualified name, module)] supported, ["name (Class)"] unsupported)``.
+
+    Raises :class:`InputError` when the model has no supported recurrent module.
+    """
+    supported: list[tuple[str, nn.RNNBase]] = []
+    unsupported: list[str] = []
+    for name, module in model.named_modules():
+        base = next((kind for kind in SUPPORTED_TYPES if isinstance(module, kind)), None)
+        if base is not None and type(module).forward is base.forward:
+            supported.append((name, module))
+        elif isinstance(module, (nn.RNNBase, nn.RNNCellBase)):
+            unsupported.append(f"{name or '<model>'} ({type(module).__name__})")
+    if supported:
+        return supported, unsupported
+    model_class = type(model).__name__
+    if unsupported:
+        raise InputError(
+            f"model: expected {SUPPORTED_TEXT} inside the model, got {model_class} whose only "
+            f"recurrent modules are unsupported: {', '.join(unsupported)}. Cells and custom "
+            f"recurrent modules loop over time in Python; use the fused torch.nn modules instead"
+        )
+    raise InputError(
+        f"model: expected a module that is or contains {SUPPORTED_TEXT}, "
+        f"got {model_class} with no recurrent module"
+    )
+
+
+def denormals_flushed() -> bool:
+    """True when this thread flushes denormal floats to zero (probed with a float32 denormal)."""
+    return float(torch.tensor([1e-40], dtype=torch.float32).mul(1.0)) == 0.0
+
+
+@contextlib.contextmanager
+def flushing_denormals() -> Iterator[None]:
+    """Flush denormal floats to zero in this thread for the duration, then restore the mode.
+
+    Gradients that vanish through time pass through the denormal range (below 1.2e-38 in
+    float32), where CPU arithmetic runs up to hundreds of times slower; flushed, they are 0.
+    """
+    if denormals_flushed() or not torch.set_flush_denormal(True):
+        yield
+        return
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(False)
+
+
+def _hook_dicts(module: nn.Module) -> dict[str, dict]:
+    return {key: value for key, value in vars(module).items() if "hooks" in key and isinstance(value, dict)}
+
+
+@dataclass
+class ModelSnapshot:
+    """Everything profile could disturb: .grad, requires_grad, mode, forward, hooks, buffers."""
+
+    grads: list[tuple[nn.Parameter, Tensor | None]] = field(default_factory=list)
+    requires_grad: list[tuple[nn.Parameter, bool]] = field(default_factory=list)
+    training: list[tuple[nn.Module, bool]] = field(default_factory=list)
+    forwards: list[tuple[nn.Module, bool, Any]] = field(default_factory=list)
+    hooks: list[tuple[dict, dict]] = field(default_factory=list)
+    buffers: list[tuple[Tensor, Tensor]] = field(default_factory=list)
+
+    @classmethod
+    def take(cls, model: nn.Module, keep_buffers: bool) -> ModelSnapshot:
+        """Record the model's state; ``keep_buffers`` also copies buffers (running statistics)."""
+        snapshot = cls()
+        for parameter in model.parameters():
+            snapshot.grads.append((parameter, parameter.grad))
+            snapshot.requires_grad.append((parameter, parameter.requires_grad))
+        for module in model.modules():
+            snapshot.training.append((module, module.training))
+            snapshot.forwards.append((module, "forward" in vars(module), vars(module).get("forward")))
+            snapshot.hooks.extend((hooks, dict(hooks)) for hooks in _hook_dicts(module).values())
+        if keep_buffers:
+            snapshot.buffers = [(buffer, buffer.detach().clone()) for buffer in model.buffers()]
+        return snapshot
+
+    def restore(self, grads: bool) -> None:
+        """Put everything back; ``grads=False`` keeps the gradients (and buffers) the pass left."""
+        for module, had_forward, forward in self.forwards:
+            if had_forward:
+                module.forward = forward
+            elif "forward" in vars(module):
+                del module.forward
+        for module, training in self.training:
+            module.training = training
+        for parameter, requires_grad in self.requires_grad:
+            parameter.requires_grad_(requires_grad)
+        for hooks, saved in self.hooks:
+            if hooks != saved:
+                hooks.clear()
+                hooks.update(saved)
+        if grads:
+            for parameter, grad in self.grads:
+                parameter.grad = grad
+            with torch.no_grad():
+                for buffer, saved_buffer in self.buffers:
+                    buffer.copy_(saved_buffer)

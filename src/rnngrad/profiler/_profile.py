@@ -1,0 +1,107 @@
+"""``profile``: one forward and one backward pass that record dL/dh_t inside fused RNNs.
+
+While profiling, each supported recurrent submodule's ``forward`` is replaced on the instance
+(restored in ``finally``) by :func:`~rnngrad.profiler._recurrent_forward.profiled_forward`,
+which computes the same function layer by layer through recording autograd functions.
+Everything outside the recurrent modules (embeddings, decoders, the loss) stays plain autograd.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any, Callable
+
+import torch
+from torch import Tensor, nn
+from torch.nn.utils.rnn import PackedSequence
+
+from rnngrad.errors import InputError
+from rnngrad.profiler._model_state import ModelSnapshot, find_recurrent_modules, flushing_denormals
+from rnngrad.profiler._recorder import Recorder
+from rnngrad.profiler._recurrent_forward import profiled_forward
+from rnngrad.profiler.gradient_profile import GradientProfile
+
+
+def profile(
+    model: nn.Module,
+    inputs: tuple[Any, ...],
+    loss_fn: Callable[[Any], Tensor],
+    accumulate_grad: bool = False,
+) -> GradientProfile:
+    """Record dL/dh_t (and dL/dc_t) of every recurrent submodule in one forward and backward.
+
+    Args:
+        model: an ``nn.Module`` that is or contains, at any depth, ``torch.nn.RNN`` (tanh or
+            relu), ``torch.nn.LSTM`` (proj_size allowed) or ``torch.nn.GRU`` modules, each
+            called once per forward.
+        inputs: the positional arguments, ``model(*inputs)``; a lone Tensor or PackedSequence
+            is taken as ``(inputs,)``.
+        loss_fn: ``loss_fn(output) -> scalar tensor``.
+        accumulate_grad: False (default) leaves every parameter's ``.grad`` (and buffers) as
+            found. True adds to ``.grad`` exactly what ``loss_fn(model(*inputs)).backward()``
+            would, so a training loop can call ``profile`` in place of ``loss.backward()``.
+
+    Returns:
+        A :class:`GradientProfile`; see its module docstring for the time convention.
+
+    Train mode applies each module's inter-layer dropout with fresh masks, and the recorded
+    gradients are those of that pass. On the CPU the masks are the ones a plain forward would
+    draw from the same RNG state. A non-finite loss or gradient does not raise: the profile's
+    ``nonfinite`` marks where it first appeared. During the pass the calling thread flushes
+    denormal floats to zero (values below 1.2e-38 in float32 become 0): vanishing gradients
+    reach that range, where CPU arithmetic is up to hundreds of times slower. While a per-step
+    loop runs on small steps, torch uses one intra-op thread; both settings are restored.
+
+    Examples:
+        >>> lstm = torch.nn.LSTM(3, 5, num_layers=2)
+        >>> result = profile(lstm, (torch.randn(7, 2, 3),), lambda out: out[0][-1].sum())
+        >>> result.hidden_grad("", layer=1).shape
+        torch.Size([7, 2, 5])
+    """
+    if not isinstance(model, nn.Module):
+        raise InputError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
+    if isinstance(inputs, (Tensor, PackedSequence)):
+        inputs = (inputs,)
+    if not isinstance(inputs, (tuple, list)):
+        raise InputError(f"inputs: expected a tuple of arguments for model(*inputs), got {type(inputs).__name__}")
+    if not callable(loss_fn):
+        raise InputError(f"loss_fn: expected a callable loss_fn(output) -> scalar tensor, got {type(loss_fn).__name__}")
+    supported, unsupported = find_recurrent_modules(model)
+
+    recorder = Recorder()
+    anchor = torch.zeros((), requires_grad=True)  # makes every recording backward run
+    snapshot = ModelSnapshot.take(model, keep_buffers=not accumulate_grad)
+    completed = False
+    try:
+        for name, module in supported:
+            module.forward = functools.partial(
+                profiled_forward, module, name, recorder, anchor, accumulate_grad
+            )
+        with torch.enable_grad(), flushing_denormals():
+            loss = _scalar_loss(loss_fn(model(*inputs)))
+            loss_value = float(loss.detach())
+            if not math.isfinite(loss_value):
+                recorder.mark_nonfinite("loss")
+            if accumulate_grad:
+                loss.backward()
+            else:
+                torch.autograd.grad(loss, [anchor], allow_unused=True)
+        completed = True
+    finally:
+        snapshot.restore(grads=not (accumulate_grad and completed))
+    return recorder.build(loss_value, unsupported)
+
+
+def _scalar_loss(loss: Any) -> Tensor:
+    """The loss as a 0-dim tensor that autograd can differentiate, or a clear InputError."""
+    if not isinstance(loss, Tensor):
+        raise InputError(f"loss_fn: expected a scalar tensor, got {type(loss).__name__}")
+    if loss.numel() != 1:
+        raise InputError(f"loss_fn: expected a scalar tensor, got a tensor of shape {tuple(loss.shape)}")
+    if not loss.requires_grad:
+        raise InputError(
+            "loss_fn: expected a loss computed from the model output, got a tensor that does not "
+            "require grad (was it detached, taken with .item() or built under torch.no_grad()?)"
+        )
+    return loss.reshape(())

@@ -1,0 +1,105 @@
+"""Summaries of recorded gradients: per-step norms, decay rate, memory horizon, forget gates.
+
+All functions are pure: tensors in, tensors or numbers out. Lags count steps in the direction
+the gradient flows back through the recurrence, per sequence:
+
+.. math::
+
+    (1)  n_{t,b} = ‖δh_{t,b}‖₂                                    (T, B) per-step norms
+    (2)  k = L_b − 1 − t  (direction 0),   k = t  (direction 1)     lag of step t, sequence b
+    (3)  ν_k = mean over the sequences with L_b > k of n at lag k   (T,) norms by lag
+    (4)  ρ = −argmin_s Σ_k (log ν_k − α − s k)²                     decay rate per step
+         (least squares over the k with 0 < ν_k < ∞; ρ > 0: vanishing, ρ < 0: exploding;
+          the gradient shrinks by about e^{−ρ} per step back)
+    (5)  horizon(ε) = the largest K with ν_{k*+j} ≥ ε max_k ν_k for all 0 ≤ j ≤ K,
+         k* = argmax_k ν_k
+    (6)  f̄ = mean of f_{t,b,j} over valid steps t < L_b, sequences b and units j
+    (7)  Π_{b,j} = ∏_{t < L_b} f_{t,b,j} = exp Σ_t log f_{t,b,j}    the carousel product
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+
+def valid_steps(steps: int, lengths: Tensor) -> Tensor:
+    """``(T, B)`` bool, True where step t < L_b."""
+    return torch.arange(steps, device=lengths.device).unsqueeze(1) < lengths.unsqueeze(0)
+
+
+def step_norms(hidden_grad: Tensor) -> Tensor:
+    """(1): ``(T, B)`` Euclidean norm of δh_t per sequence, from ``(T, B, H)``."""
+    return torch.linalg.vector_norm(hidden_grad, dim=2)
+
+
+def mean_over_valid(per_step: Tensor, lengths: Tensor) -> Tensor:
+    """``(T,)`` mean of a ``(T, B)`` tensor over the sequences valid at each step."""
+    valid = valid_steps(per_step.shape[0], lengths.to(per_step.device))  # (T, B)
+    total = torch.where(valid, per_step, torch.zeros_like(per_step)).sum(1)  # (T,)
+    return total / valid.sum(1).clamp_min(1).to(per_step.dtype)
+
+
+def norms_by_lag(hidden_grad: Tensor, lengths: Tensor, direction: int) -> Tensor:
+    """(2)-(3): ``(T,)`` float64 mean gradient norm by lag k."""
+    norms = step_norms(hidden_grad.double())  # (T, B)
+    steps = norms.shape[0]
+    lengths = lengths.to(norms.device)
+    if direction == 0:
+        time = torch.arange(steps, device=norms.device).unsqueeze(1)  # (T, 1)
+        lag_to_time = torch.where(time < lengths, lengths - 1 - time, time)  # (T, B)  (2)
+        norms = norms.gather(0, lag_to_time)  # row k holds lag k
+    return mean_over_valid(norms, lengths)  # (3)
+
+
+def decay_rate(by_lag: Tensor) -> float:
+    """(4): decay rate per step; NaN when fewer than two lags have a positive finite norm."""
+    lags = torch.arange(by_lag.shape[0], dtype=torch.float64)
+    log_norm = torch.log(by_lag.double().cpu())
+    keep = torch.isfinite(log_norm)
+    if int(keep.sum()) < 2:
+        return math.nan
+    lags, log_norm = lags[keep], log_norm[keep]
+    centred = lags - lags.mean()
+    slope = (centred * (log_norm - log_norm.mean())).sum() / centred.square().sum()
+    return float(-slope)
+
+
+def memory_horizon(by_lag: Tensor, eps: float) -> int:
+    """(5): how many lags past its peak the mean gradient norm stays ≥ eps × peak."""
+    norms = by_lag.double().cpu()
+    finite = torch.isfinite(norms)
+    if not bool(finite.any()):
+        return 0
+    peak_lag = int(torch.where(finite, norms, torch.full_like(norms, -math.inf)).argmax())
+    peak = float(norms[peak_lag])
+    if peak <= 0.0:
+        return 0
+    after = norms[peak_lag + 1 :]
+    dropped = ~(torch.isfinite(after) & (after >= eps * peak))
+    if bool(dropped.any()):
+        return int(dropped.nonzero()[0])
+    return int(after.shape[0])
+
+
+def forget_gate_statistics(forget: Tensor, scratch: Tensor, padding: Tensor | None) -> tuple[Tensor, Tensor]:
+    """Mean gate per step and sequence ``(T, B)`` and log carousel product ``(B, H)`` (7).
+
+    ``forget`` is ``(T, B, H)`` in either order; ``scratch`` a tensor of its shape that may be
+    overwritten (it receives log f); ``padding`` ``(T, B, 1)`` bool or None. Padded entries are
+    0. Both results are float64; the sums run in the gates' dtype (ample for a summary).
+    """
+    log_forget = torch.log(forget, out=scratch)  # (T, B, H)
+    unit_mean = forget.sum(2).double() / forget.shape[2]  # (T, B)
+    if padding is not None:
+        log_forget.masked_fill_(padding, 0.0)
+        unit_mean.masked_fill_(padding.squeeze(2), 0.0)
+    return unit_mean, log_forget.sum(0).double()
+
+
+def mean_forget_gate(step_mean: Tensor, lengths: Tensor) -> float:
+    """(6) from the per-step means ``(T,)`` and the lengths ``(B,)``."""
+    counts = valid_steps(step_mean.shape[0], lengths.to(step_mean.device)).sum(1)  # (T,)
+    return float((step_mean * counts).sum() / counts.sum())

@@ -1,0 +1,88 @@
+"""Renderers of a GradientProfile: a JSON-ready summary and a plot of ‖dL/dh_t‖ over time.
+
+The profile holds the data; these turn it into things for people. Only :func:`save_plot` touches
+the file system (it writes a temporary file and renames it, so a failure leaves nothing behind).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+from rnngrad.errors import InputError
+from rnngrad.profiler.gradient_profile import GradientProfile
+
+HORIZON_EPS = 1e-2  # memory horizon threshold used by the summary
+
+
+def _number(value: float) -> float | None:
+    """A finite float, or None (strict JSON has no NaN or infinity)."""
+    return value if math.isfinite(value) else None
+
+
+def summary(profile: GradientProfile, eps: float = HORIZON_EPS) -> dict[str, Any]:
+    """Per module, layer and direction: mean ‖dL/dh_t‖ by time and by lag, decay rate, horizon.
+
+    LSTM layers also get the mean forget gate and log10 of the carousel product ∏ f averaged
+    over sequences and units. Non-finite numbers become None.
+    """
+    layers = []
+    for name in profile.modules:
+        record = profile.module(name)
+        for (layer, direction), item in record.layers.items():
+            by_time = profile.mean_hidden_grad_norm(name, layer, direction).double().cpu()
+            by_lag = profile.hidden_grad_norm_by_lag(name, layer, direction).cpu()
+            entry: dict[str, Any] = {
+                "module": name,
+                "kind": record.kind,
+                "layer": layer,
+                "direction": direction,
+                "steps": int(item.hidden_grad.shape[0]),
+                "batch": int(item.hidden_grad.shape[1]),
+                "mean_grad_norm_by_time": [_number(v) for v in by_time.tolist()],
+                "mean_grad_norm_by_lag": [_number(v) for v in by_lag.tolist()],
+                "decay_rate": _number(profile.decay_rate(name, layer, direction)),
+                "memory_horizon": profile.memory_horizon(name, layer, direction, eps=eps),
+            }
+            if item.forget_gate_step_mean is not None:
+                log10_product = item.forget_gate_log_product.mean().item() / math.log(10)
+                entry["mean_forget_gate"] = _number(profile.mean_forget_gate(name, layer, direction))
+                entry["log10_carousel_product"] = _number(log10_product)
+            layers.append(entry)
+    nonfinite = None if profile.nonfinite is None else profile.nonfinite.to_dict()
+    return {"loss": _number(profile.loss), "nonfinite": nonfinite, "memory_horizon_eps": eps, "layers": layers}
+
+
+def save_plot(profile: GradientProfile, path: str | Path) -> None:
+    """Write a PNG of mean ‖dL/dh_t‖ against t (log scale), one line per module/layer/direction."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    path = Path(path)
+    if path.suffix.lower() != ".png":
+        raise InputError(f"plot: expected a .png file name, got {str(path)!r}")
+    if not path.parent.is_dir():
+        raise InputError(f"plot: expected an existing directory for {str(path)!r}, got none")
+    figure = Figure(figsize=(7, 4), layout="constrained")
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    for name in profile.modules:
+        record = profile.module(name)
+        for layer, direction in record.layers:
+            norms = profile.mean_hidden_grad_norm(name, layer, direction).double().cpu()
+            label = f"{name or record.kind} layer {layer}"
+            label += " backward" if direction else ""
+            axes.plot(range(len(norms)), norms.numpy(), label=label, marker=".", markersize=3)
+    axes.set_yscale("log", nonpositive="mask")
+    axes.set_xlabel("time step t")
+    axes.set_ylabel("mean ‖dL/dh_t‖")
+    axes.set_title("Gradient flowing back through time")
+    axes.legend(fontsize="small")
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        figure.savefig(temporary, format="png", dpi=100)
+        temporary.replace(path)
+    finally:
+        temporary.unlink(missing_ok=True)

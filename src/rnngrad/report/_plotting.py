@@ -1,0 +1,73 @@
+"""What every report figure shares: a pyplot-free matplotlib figure, log10 axes, and file bytes.
+
+Figures are built with :class:`matplotlib.figure.Figure` directly (no pyplot, no global state;
+Agg renders them). Text inside figures is language-neutral — symbols, numbers, model names —
+so the same PNG and SVG serve every report language; captions carry the prose.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from typing import Iterable, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")  # before anything imports pyplot; the report never shows windows
+
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
+
+COLORS = ("#1b6ca8", "#d1495b", "#2e933c", "#edae49", "#6c4f9c", "#00798c", "#8d6a3f", "#555555")
+STYLE = {
+    "font.size": 9, "axes.titlesize": 9, "axes.labelsize": 9, "legend.fontsize": 8,
+    "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.3,
+    "svg.hashsalt": "rnngrad-report", "svg.fonttype": "path", "lines.linewidth": 1.5,
+}
+
+
+def new_figure(width: float, height: float, rows: int = 1, columns: int = 1, layout: str | None = "constrained",
+               **options):
+    """A figure and its axes array (always 2-D: rows × columns)."""
+    with matplotlib.rc_context(STYLE):
+        figure = Figure(figsize=(width, height), layout=layout)
+        axes = figure.subplots(rows, columns, squeeze=False, **options)
+    return figure, axes
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def power_of_ten(exponent: float) -> str:
+    """10ⁿ as plain text with Unicode superscripts (much cheaper to draw than mathtext); a tick
+    between integer exponents is written as its plain value."""
+    if abs(exponent - round(exponent)) > 1e-9:
+        return f"{10 ** exponent:.3g}"
+    return "10" + str(int(round(exponent))).translate(_SUPERSCRIPT)
+
+
+def power_of_ten_axis(axis, which: str = "y") -> None:
+    """Label a log10-valued axis with 10ⁿ ticks (the data stay finite and plottable)."""
+    target = axis.yaxis if which == "y" else axis.xaxis
+    target.set_major_locator(MaxNLocator(nbins=6, integer=True))
+    target.set_major_formatter(FuncFormatter(lambda value, _: power_of_ten(value)))
+
+
+def finite_points(xs: Sequence, ys: Sequence) -> tuple[list, list]:
+    """Drop points whose y is None or not finite (an exact zero has log10 = −inf)."""
+    kept = [(x, y) for x, y in zip(xs, ys) if y is not None and math.isfinite(y)]
+    return [x for x, _ in kept], [y for _, y in kept]
+
+
+def figure_bytes(figure: Figure) -> tuple[bytes, bytes]:
+    """(PNG, SVG) of a figure; metadata without dates so the same data give the same files."""
+    with matplotlib.rc_context(STYLE):
+        png, svg = io.BytesIO(), io.BytesIO()
+        figure.savefig(png, format="png", dpi=110, metadata={"Software": None})
+        figure.savefig(svg, format="svg", metadata={"Date": None, "Creator": None})
+    return png.getvalue(), svg.getvalue()
+
+
+def cycle(items: Iterable) -> list[tuple[object, str]]:
+    """Pair each item with a colour of the palette."""
+    return [(item, COLORS[index % len(COLORS)]) for index, item in enumerate(items)]

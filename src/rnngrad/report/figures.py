@@ -1,0 +1,50 @@
+"""Every report figure, rendered to PNG and SVG bytes (nothing is written here)."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+from rnngrad.claims import CLAIMS_WORK, Progress, ProgressCallback
+from rnngrad.report import diagrams, figures_activations, figures_lstm, figures_rnn, figures_spectrum, figures_training
+from rnngrad.report._build import FIGURE_WORK, ReportData
+from rnngrad.report._plotting import figure_bytes
+
+DRAW: dict[str, Callable[[Mapping[str, Any]], Any]] = {
+    "rnn_closed_form": figures_rnn.rnn_closed_form,
+    "rnn_gradient_norms": figures_rnn.rnn_gradient_norms,
+    "regime_map": figures_rnn.regime_map,
+    "lstm_carousel": figures_lstm.lstm_carousel,
+    "lstm_explosion": figures_lstm.lstm_explosion,
+    "memory_horizon": figures_lstm.memory_horizon,
+    "training_curves": figures_training.training_curves,
+    "gradient_profiles": figures_training.gradient_profiles,
+    "sigmoid": figures_activations.sigmoid,
+    "tanh": figures_activations.tanh,
+    "activation_grid": figures_activations.activation_grid,
+    "decay_rates": figures_activations.decay_rates,
+    "spectrum": figures_spectrum.spectrum,
+}
+DIAGRAMS = {"rnn_diagram": diagrams.rnn_diagram, "lstm_diagram": diagrams.lstm_diagram}
+
+
+def render_figure(name: str, data: Mapping[str, Any]) -> tuple[bytes, bytes]:
+    """(PNG, SVG) bytes of one figure. Diagrams keep their hand-written SVG."""
+    if name in DIAGRAMS:
+        diagram = DIAGRAMS[name]()
+        png, _ = figure_bytes(diagrams.to_figure(diagram))
+        return png, diagrams.to_svg(diagram).encode()
+    return figure_bytes(DRAW[name](data))
+
+
+def render_figures(report: ReportData, on_progress: ProgressCallback | None = None) -> dict[str, tuple[bytes, bytes]]:
+    """(PNG, SVG) of every figure of ``report``, by name; progress continues the claims' count."""
+    rendered = {}
+    total = CLAIMS_WORK + FIGURE_WORK
+    for index, figure in enumerate(report.figures):
+        if on_progress is not None:
+            on_progress(Progress(CLAIMS_WORK + FIGURE_WORK * index / len(report.figures), total,
+                                 f"figure {figure.name}"))
+        rendered[figure.name] = render_figure(figure.name, figure.data)
+    if on_progress is not None:
+        on_progress(Progress(total, total, "figures done"))
+    return rendered

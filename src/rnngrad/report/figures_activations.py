@@ -1,0 +1,94 @@
+"""Figures of the appendix: sigmoid and tanh with their derivatives (the seed's two figures, C8,
+C9), every registered activation (a grid), and the decay rate per activation (C10)."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import torch
+
+from rnngrad.activations import ACTIVATIONS
+from rnngrad.claims._result import numbers
+from rnngrad.report._plotting import COLORS, new_figure
+
+GRID_X = (-4.0, 4.0, 161)  # the grid figure's x range and points
+
+
+def _function_and_derivative(axis, x, value, derivative, name: str) -> None:
+    axis.plot(x, value, color=COLORS[0], label=f"{name}(x)")
+    axis.plot(x, derivative, color=COLORS[1], label=f"{name}′(x)")
+    peak = max(range(len(derivative)), key=lambda i: derivative[i])
+    axis.plot([x[peak]], [derivative[peak]], "o", color=COLORS[1])
+    axis.annotate(f"max = {derivative[peak]:g}", (x[peak], derivative[peak]), textcoords="offset points",
+                  xytext=(8, 6))
+    axis.set_xlabel("$x$")
+    axis.legend(loc="upper left")
+
+
+def sigmoid(series: Mapping[str, Any]):
+    """C8: σ(x) and σ'(x) = σ(1 − σ), maximum 1/4 at 0."""
+    figure, axes = new_figure(5.0, 3.0)
+    _function_and_derivative(axes[0][0], series["x"], series["value"], series["derivative"], "σ")
+    return figure
+
+
+def tanh(series: Mapping[str, Any]):
+    """C9: tanh(x) and tanh'(x) = 1 − tanh², maximum 1 at 0."""
+    figure, axes = new_figure(5.0, 3.0)
+    _function_and_derivative(axes[0][0], series["x"], series["value"], series["derivative"], "tanh")
+    return figure
+
+
+def activation_grid_data() -> dict[str, Any]:
+    """φ and φ' (the registry's analytic derivative) of every activation on one grid."""
+    x = torch.linspace(*GRID_X, dtype=torch.float64)
+    return {
+        "x": numbers(x, 5),
+        "activations": {name: {"value": numbers(a.function(x), 5), "derivative": numbers(a.derivative(x), 5),
+                               "sup_derivative": a.sup_derivative} for name, a in ACTIVATIONS.items()},
+    }
+
+
+def activation_grid(data: Mapping[str, Any]):
+    """Every registered activation: φ (blue) and φ' (red), with sup |φ'| in the title."""
+    names = list(data["activations"])
+    columns = 6
+    rows = (len(names) + columns - 1) // columns
+    figure, axes = new_figure(11.0, 1.9 * rows, rows, columns, layout=None, sharex=True, sharey=True)
+    figure.subplots_adjust(left=0.04, right=0.99, top=0.93, bottom=0.08, wspace=0.12, hspace=0.45)
+    for index, axis in enumerate(axes.flat):
+        if index >= len(names):
+            axis.set_visible(False)
+            continue
+        entry = data["activations"][names[index]]
+        axis.plot(data["x"], entry["value"], color=COLORS[0])
+        axis.plot(data["x"], entry["derivative"], color=COLORS[1])
+        axis.set_title(f"{names[index]}  (sup |φ'| = {entry['sup_derivative']:.4g})", fontsize=7.5)
+        axis.set_ylim(-2.2, 2.2)
+        axis.set_xticks([-4, 0, 4])
+        axis.set_yticks([-2, 0, 2])
+        axis.tick_params(labelsize=7)
+    return figure
+
+
+def decay_rates(series: Mapping[str, Any]):
+    """C10: decades lost per step by every activation at three weight scales (× marks an exact 0)."""
+    names = series["activations"]
+    settings = series["settings"]
+    figure, axes = new_figure(7.5, 0.3 * len(names) + 1.2)
+    axis = axes[0][0]
+    height = 0.8 / len(settings)
+    for row, setting in enumerate(settings):
+        positions = [index + (row - (len(settings) - 1) / 2) * height for index in range(len(names))]
+        values = [0.0 if value is None else value for value in series["rates"][setting]]
+        label = setting.replace("‖W_hh‖₂", r"$\|W_{hh}\|_2$")
+        axis.barh(positions, values, height=height, color=COLORS[row], label=label)
+        for position, value, zero in zip(positions, series["rates"][setting], series["exact_zero_from_lag"][setting]):
+            if value is None and zero is not None:
+                axis.text(0.0, position, f"× 0 at k = {zero}", va="center", fontsize=6)
+    axis.set_yticks(range(len(names)), names)
+    axis.invert_yaxis()
+    axis.axvline(0.0, color="black", linewidth=0.8)
+    axis.set_xlabel(r"decay rate $r$ (decades of $\|\partial h_T/\partial h_{T-k}\|_2$ per step)")
+    axis.legend(loc="lower right")
+    return figure

@@ -1,0 +1,57 @@
+"""The spectrum figure: Lyapunov exponents of RNN and LSTM state Jacobians, via rnngrad.spectrum.
+
+An adapter: the data come from :func:`rnngrad.spectrum.lyapunov_exponents` when that module is
+installed, else the figure is left out with a note. Exponents are shown in decades per step
+(log10 of the growth of the k-th direction), so 0 is the line between memory and forgetting.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping
+
+import torch
+
+from rnngrad.cells import LSTMCell
+from rnngrad.claims._result import generator, numbers
+from rnngrad.claims._tools import rnn_cell, unit_spectral_direction
+from rnngrad.init import forget_bias
+from rnngrad.report._plotting import cycle, new_figure
+
+INPUT_SIZE = 4
+
+
+def spectrum_data(seed: int, quick: bool) -> dict[str, Any] | None:
+    """Exponents (decades per step, descending) per model, or None without rnngrad.spectrum."""
+    try:
+        from rnngrad.spectrum import lyapunov_exponents
+    except ImportError:
+        return None
+    g = generator(seed, "spectrum")
+    H, T, warmup = (8, 60, 10) if quick else (16, 300, 50)
+    inputs = torch.randn(T, 2, INPUT_SIZE, generator=g, dtype=torch.float64)
+    direction = unit_spectral_direction(H, g)
+    W_ih = torch.randn(H, INPUT_SIZE, generator=g, dtype=torch.float64) / 2
+    models = {f"tanh RNN, ‖W_hh‖₂ = {gain:g}": rnn_cell("tanh", gain * direction, W_ih) for gain in (0.5, 1.0, 2.0, 4.0)}
+    for label, bias in (("0", 0.0), ("log 99", math.log(99.0))):
+        models[f"LSTM, b_f = {label}"] = forget_bias(LSTMCell(INPUT_SIZE, H, dtype=torch.float64, generator=g), bias)
+    curves = {}
+    for label, cell in models.items():
+        result = lyapunov_exponents(cell, inputs, k=cell.state_size, warmup=warmup)
+        curves[label] = numbers(result.exponents.mean(dim=0) / math.log(10), 5)
+    return {"models": list(curves), "exponents": curves, "T": T, "warmup": warmup}
+
+
+def spectrum(data: Mapping[str, Any]):
+    """Lyapunov exponents against their index, one line per model."""
+    figure, axes = new_figure(6.5, 3.4)
+    axis = axes[0][0]
+    for label, color in cycle(data["models"]):
+        values = data["exponents"][label]
+        style = "-" if label.startswith("tanh") else "--"
+        axis.plot(range(1, len(values) + 1), values, style, marker=".", color=color, label=label)
+    axis.axhline(0.0, color="black", linewidth=0.8)
+    axis.set_xlabel("index $i$")
+    axis.set_ylabel(r"$\lambda_i$ (decades per step)")
+    axis.legend(fontsize=7)
+    return figure

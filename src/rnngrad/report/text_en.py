@@ -1,0 +1,107 @@
+"""Every piece of English prose in the report. Keys are shared with :mod:`rnngrad.report.text_ko`.
+
+Claim headlines in English come from the claims themselves (``evidence["headline"]``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+TEXT = {
+    "lang": "en",
+    "title": "Why is the LSTM strong against vanishing gradients? The claims, measured",
+    "subtitle": ("A 2017 blog post (in Korean) argues that the RNN's gradient vanishes or explodes through "
+                 "products of W_hh and tanh', that the LSTM's cell state escapes this through a product of "
+                 "forget gates, and that tanh beats sigmoid. This report turns each of its claims into an "
+                 "experiment and decides from the numbers whether it holds."),
+    "notes": {"spectrum_missing": "rnngrad.spectrum is not installed here, so the spectrum figure is left out."},
+    "quick_note": "Quick mode: every experiment ran at reduced sizes; numbers and verdicts are for testing only.",
+    "seed_note": "Random seed {seed}. The same seed gives the same numbers; every number shown is in report.json.",
+    "claims_heading": "The claims at a glance",
+    "col_id": "#", "col_claim": "The seed's claim", "col_verdict": "Verdict", "col_evidence": "Key evidence",
+    "verdicts": {"holds": "holds", "holds with caveat": "holds with caveat", "does not hold": "does not hold"},
+    "figure": "Figure", "equation_note": "Equation numbers follow this report.",
+    "raw": "Measured numbers (as in report.json)",
+    "see_figure": "See figure {number}.",
+    "rnn_heading": "Recurrent Neural Network",
+    "rnn_intro": "The seed's RNN updates its hidden state with one tanh layer:",
+    "rnn_chain": ("Differentiating h_T with respect to an earlier h_t (T > t), the chain rule gives a product "
+                  "of one-step Jacobians. In matrix form each factor is a diagonal matrix of tanh' times "
+                  "W_hh — the diagonal on the left, which the seed's notation hides:"),
+    "rnn_closed": ("The seed then collects the factors into a power of W_hh times a product of tanh'. For a "
+                   "single unit (H = 1) this is exact; for matrices the diagonals and W_hh do not commute, and "
+                   "only a norm bound survives, with γ = sup |φ'| (1 for tanh, 1/4 for sigmoid):"),
+    "rnn_regimes": ("\"Small W_hh\" and \"large W_hh\" must be read as the largest singular value "
+                    "λ₁ = ‖W_hh‖₂, not as the size of the entries: a matrix whose entries all lie in (−1, 1) "
+                    "can have λ₁ ≫ 1. λ₁ < 1/γ is sufficient for vanishing; λ₁ > 1/γ is only necessary for "
+                    "exploding, because large weights saturate tanh and tanh' → 0."),
+    "lstm_heading": "Long Short-Term Memory",
+    "lstm_intro": "The LSTM's cell state is updated additively, gated by the forget gate f_t:",
+    "lstm_carousel": ("Along the cell state alone — the constant error carousel, with every path through h and "
+                      "the gates cut — the derivative is the product of forget gates:"),
+    "lstm_full": ("The LSTM's true derivative also flows C_t → h_t → gates → C_{t+1}. The carousel product "
+                  "is exact on its path and bounded by 1 there, but the full Jacobian of the state (h, c) "
+                  "and the total gradient dL/dc_t differ from it, and the full product can exceed 1."),
+    "lstm_memory": ("With f ≈ σ(b_f) the carousel forgets with an e-folding time of about 1/(1 − σ(b_f)) "
+                    "steps. torch's default initialisation gives b_f ≈ 0, so f ≈ 0.5: the memory the seed "
+                    "describes appears only when the forget-gate bias is raised."),
+    "spectrum_text": ("The seed follows one number per lag. The whole spectrum of the state Jacobian — its "
+                      "Lyapunov exponents, the average growth per step of each direction — shows how many "
+                      "directions keep their memory (exponents near 0) and how fast the others forget."),
+    "practice_heading": "The title's promise: the adding problem",
+    "practice_intro": ("Hochreiter & Schmidhuber's adding problem (1997, experiment 4) needs a memory of two "
+                       "marked values over T steps. Every model trains with the same budget, batch, learning "
+                       "rate, clipping and seed; a run has learned the task when its 2000 most recent "
+                       "sequences are all within 0.04 of the target. Predicting the mean gives MSE 1/24 ≈ 0.042."),
+    "appendix_heading": "Appendix: why tanh?",
+    "appendix_intro": ("The seed compares the two squashing functions by the maximum of their derivatives, "
+                       "because each step of backpropagation multiplies by φ'."),
+    "appendix_all": ("The seed suggests looking at other activations too. Every activation registered in "
+                     "rnngrad, with its derivative and the exact sup |φ'|, and the decay rate of "
+                     "‖∂h_T/∂h_{T−k}‖₂ when each is put into the same RNN:"),
+    "method_heading": "How the numbers were made",
+    "method": ("All Jacobians are computed in float64. Analytic products are checked against autograd "
+               "through torch.nn modules; long products are kept as a normalised matrix and the log of its "
+               "scale, so norms such as 10^-60 are numbers, not zeros. Each verdict is computed from "
+               "thresholds on the measured numbers (see the claim modules in rnngrad.claims)."),
+    "captions": {
+        "rnn_diagram": ("The RNN unrolled over three steps. Black: the forward pass. Red dashed: the backward "
+                        "path of ∂L/∂h_T, one factor diag(tanh'(a_k))·W_hh per step."),
+        "lstm_diagram": ("One LSTM step. Black: the forward pass. Red dashed: the carousel path "
+                         "∂C_t/∂C_{t−1} = diag(f_t) that the seed follows. Orange dotted: the paths through "
+                         "the gates and h_{t−1} that the product of forget gates leaves out."),
+        "rnn_closed_form": ("Left: ‖∂h_T/∂h_t‖₂ of the true product (3) and of the seed's closed form (4) for "
+                            "H = {H}; right: their relative difference, against the lag k = T − t."),
+        "rnn_gradient_norms": ("‖∂h_T/∂h_{T−k}‖₂ of a tanh RNN against the lag k for several ‖W_hh‖₂ (one "
+                               "matrix direction, inputs N(0, 1), mean of log10 over sequences). Dotted: the "
+                               "bound ‖W_hh‖₂^k where it is below 1."),
+        "regime_map": ("Left: log10 ‖∂h_T/∂h_0‖₂ (T = {T}) over weight gain λ₁ = ‖W_hh‖₂ and input scale; "
+                       "red explodes, blue vanishes. The dashed line is λ₁ = 1: nothing below it explodes. "
+                       "Right: the mean tanh'(a_t) — large inputs saturate tanh and turn explosion into vanishing."),
+        "lstm_carousel": ("LSTM with forget-gate bias b_f = 0, 1, 2, log 99: the carousel product ∏ f, the full "
+                          "block ∂c_T/∂c_{T−k} (all paths), the full state Jacobian, and the total gradient "
+                          "dL/dc_{T−k} of L = w·h_T (relative to dL/dc_T), against the lag k."),
+        "lstm_explosion": ("The largest full-state product found by the random search of C6, against its "
+                           "carousel product ∏ f, which never exceeds 1."),
+        "memory_horizon": ("Left: median carousel product over the last k steps for each forget-gate setting; "
+                           "the dashed line is 1/e. Right: measured memory horizon (median first lag where "
+                           "∏ f ≤ 1/e) against the prediction 1/(1 − σ(b_f))."),
+        "sigmoid": "The sigmoid σ(x) and its derivative σ'(x) = σ(x)(1 − σ(x)), largest at x = 0: exactly 1/4.",
+        "tanh": "tanh(x) and its derivative tanh'(x) = 1 − tanh²(x), largest at x = 0: exactly 1.",
+        "activation_grid": "Every activation registered in rnngrad (blue) with its derivative (red) on [−4, 4].",
+        "decay_rates": ("Decay rate of ‖∂h_T/∂h_{T−k}‖₂ (decades per step; negative: growing) for every "
+                        "activation in the same RNN, at torch's init and with W_hh rescaled to ‖W_hh‖₂ = 2 and 4."),
+        "training_curves": ("Training MSE on the adding problem against the update step, for each model, "
+                            "at T = {lengths}. Dashed: the baseline 1/24 of predicting the mean."),
+        "gradient_profiles": ("‖dL/dh_{T−k}‖ inside each trained model at its first gradient profile "
+                              "(mean over 16 sequences, divided by its largest value), against the lag k."),
+        "spectrum": ("Lyapunov exponents of the state Jacobian (decades per step, averaged over two input "
+                     "sequences, from rnngrad.spectrum) for tanh RNNs at four ‖W_hh‖₂ and LSTMs with b_f = 0 "
+                     "and log 99. Above 0 a direction grows, below 0 it is forgotten."),
+    },
+}
+
+
+def headline(claim: Mapping[str, Any]) -> str:
+    """The key evidence of one claim in English (written by the claim itself)."""
+    return str(claim["evidence"].get("headline", ""))

@@ -1,0 +1,116 @@
+"""``spectrum``: Lyapunov exponents, singular values at lags and the measured decay rate of a model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from rnngrad.errors import InputError
+from rnngrad.jacobians import trajectory
+from rnngrad.spectrum._model import cell_and_inputs, measured_log_rate
+from rnngrad.spectrum.lags import check_lags, log_singular_values_at_lags
+from rnngrad.spectrum.lyapunov import MAX_INTERVAL, check_k_and_warmup, lyapunov_exponents
+
+
+@dataclass(frozen=True)
+class Spectrum:
+    """What :func:`spectrum` found. Logs are natural; rates are per time step.
+
+    Shapes are for batched inputs (T, B, I); unbatched inputs (T, I) drop the B dimension.
+    """
+
+    arch: str  # "rnn", "lstm" or "gru"
+    T: int  # time steps of the inputs
+    state_size: int  # S: H, or 2H for the LSTM's (h, c)
+    warmup: int  # N: steps left out of the averages
+    exponents: torch.Tensor  # (B, k) float64 Lyapunov exponents, descending (lyapunov (2))
+    lags: tuple[int, ...]  # the lags k asked for
+    log_singular_values: torch.Tensor  # (L, B, S) float64 log σ_i(∂s_T/∂s_{T−k}), descending
+    log_rate_measured: float | None  # profiler's growth rate of ‖dL/dh_t‖ per step, or None
+    factorizations: int  # QR factorisations the exponents took
+    max_log_condition: float  # largest log condition of a block (lyapunov (5))
+
+    @property
+    def log_rate_predicted(self) -> float:
+        """λ_1, the predicted growth rate of ‖∂s_T/∂s_t‖ per step (mean over the batch)."""
+        return float(self.exponents[..., 0].mean())
+
+    @property
+    def sum_of_exponents(self) -> torch.Tensor:
+        """Σ_i λ_i: with all S exponents, the mean of log|det J_t| (lyapunov (3)); (B,) or ()."""
+        return self.exponents.sum(dim=-1)
+
+
+def spectrum(
+    model: nn.Module,
+    inputs: torch.Tensor,
+    *,
+    k: int | None = None,
+    warmup: int = 0,
+    lags: Sequence[int] = (),
+    layer: int = 0,
+    direction: int = 0,
+    measure: bool = True,
+    max_log_condition: float | None = None,
+    max_interval: int = MAX_INTERVAL,
+) -> Spectrum:
+    """The Lyapunov spectrum of a recurrent layer's state Jacobians on given inputs.
+
+    Args:
+        model: an :class:`~rnngrad.cells.RNNCell`, :class:`~rnngrad.cells.LSTMCell` or
+            :class:`~rnngrad.cells.GRUCell`, or a ``torch.nn.RNN``/``LSTM``/``GRU`` (any layer
+            and direction) or ``RNNCell``/``LSTMCell``/``GRUCell``. It is left as found;
+            computation runs in its dtype.
+        inputs: x_1..x_T, time-major (T, I) or (T, B, I) whatever ``batch_first`` is.
+        k: how many exponents, 1..S (S = H, or 2H for the LSTM's (h, c)); None for all S.
+        warmup: N, steps run before averaging starts (0: every step from s_0 = 0 counts).
+        lags: lags k in 0..T at which to take all singular values of ∂s_T/∂s_{T−k}.
+        layer, direction: which layer and direction of a torch.nn module.
+        measure: also measure the decay rate with :func:`rnngrad.profiler.profile` (torch.nn
+            RNN/LSTM/GRU only; None otherwise).
+        max_log_condition, max_interval: the re-orthonormalisation budget and the longest block
+            (see :mod:`rnngrad.spectrum.lyapunov`); ``max_interval=1`` is the plain QR method.
+
+    Returns:
+        A :class:`Spectrum`.
+
+    Examples:
+        >>> rnn = torch.nn.RNN(3, 8, dtype=torch.float64)
+        >>> result = spectrum(rnn, torch.randn(200, 3, dtype=torch.float64), k=4, lags=(1, 50))
+        >>> result.exponents.shape, result.log_singular_values.shape
+        (torch.Size([4]), torch.Size([2, 8]))
+    """
+    cell, layer_inputs, unbatched = cell_and_inputs(model, inputs, layer, direction)
+    S = cell.state_size
+    k = S if k is None else k
+    lags = tuple(lags)
+    check_k_and_warmup(S, layer_inputs.shape[0], k, warmup)
+    check_lags(lags, layer_inputs.shape[0])
+    if isinstance(max_interval, bool) or not isinstance(max_interval, int) or max_interval < 1:
+        raise InputError(f"max_interval: expected a positive integer, got {max_interval!r}")
+    if max_log_condition is not None and not max_log_condition > 0:
+        raise InputError(f"max_log_condition: expected a positive number, got {max_log_condition!r}")
+
+    states = trajectory(cell, layer_inputs)  # (T+1, B, S)
+    found = lyapunov_exponents(
+        cell, layer_inputs, k, warmup,
+        max_log_condition=max_log_condition, max_interval=max_interval, states=states,
+    )
+    singular = log_singular_values_at_lags(cell, layer_inputs, states, lags)  # (L, B, S)
+    measured = measured_log_rate(model, inputs, layer, direction) if measure else None
+
+    return Spectrum(
+        arch=cell.arch,
+        T=layer_inputs.shape[0],
+        state_size=S,
+        warmup=warmup,
+        exponents=found.exponents.squeeze(0) if unbatched else found.exponents,
+        lags=lags,
+        log_singular_values=singular.squeeze(1) if unbatched else singular,
+        log_rate_measured=measured,
+        factorizations=found.factorizations,
+        max_log_condition=found.max_log_condition,
+    )

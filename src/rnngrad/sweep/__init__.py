@@ -1,0 +1,15 @@
+"""Sweeps: grids of training runs, stored crash-safely in SQLite, run locally or on Ray.
+
+``SweepSpec`` expands to ``TrainConfig`` runs keyed by :func:`config_key`; ``ResultsStore``
+holds one row per finished run; ``run_local`` and ``run_ray`` execute runs; ``summarize`` and
+``plot_success_rate`` read results side by side with the published numbers.
+"""
+
+from rnngrad.sweep.local import run_local
+from rnngrad.sweep.plot import plot_success_rate
+from rnngrad.sweep.spec import SweepSpec, config_key
+from rnngrad.sweep.store import ResultsStore, check_results_db
+from rnngrad.sweep.summary import summarize
+
+__all__ = ["ResultsStore", "SweepSpec", "check_results_db", "config_key", "plot_success_rate", "run_local",
+           "summarize"]

@@ -1,0 +1,154 @@
+"""The tasks against their papers' definitions: structure, targets, baselines, criteria, seeding."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from rnngrad.errors import InputError
+from rnngrad.tasks import (
+    AddingProblem,
+    AddingSumProblem,
+    CopyMemory,
+    TemporalOrder,
+    make_task,
+    published_summary,
+    task_names,
+)
+
+
+def generator(seed: int = 0) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+@pytest.mark.parametrize("name", ["adding", "adding-sum", "copy", "temporal-order"])
+def test_same_generator_seed_gives_the_same_batch(name):
+    task = make_task(name, 20)
+    first, second = task.sample(5, generator(3)), task.sample(5, generator(3))
+    assert torch.equal(first.inputs, second.inputs) and torch.equal(first.targets, second.targets)
+    assert not torch.equal(first.inputs, task.sample(5, generator(4)).inputs)
+    assert first.inputs.shape[0] == 5 and first.inputs.shape[2] == task.input_size
+    assert first.inputs.shape[1] <= task.max_length
+
+
+def test_adding_follows_hochreiter_schmidhuber_exp_4():
+    T = 100
+    batch = AddingProblem(T).sample(4000, generator())
+    values, markers = batch.inputs[..., 0], batch.inputs[..., 1]  # (B, L)
+    L = batch.inputs.shape[1]
+    assert T <= L <= T + T // 10
+    assert bool((values.abs() <= 1).all())
+    marked = markers == 1
+    assert bool((marked.sum(1) == 2).all())
+    positions = marked.float().argsort(dim=1, descending=True, stable=True)[:, :2].sort(1).values  # (B, 2)
+    assert int(positions[:, 0].max()) <= 9  # one mark in the first ten pairs
+    assert int(positions[:, 1].max()) <= T // 2 - 1  # the other among the first T/2 − 1 unmarked
+    first_unmarked = ~marked[:, 0]
+    assert bool((markers[first_unmarked, 0] == -1).all()) and bool((markers[:, -1] == -1).all())
+    # X₁ = 0 when the first pair holds X₁ (p = 1/10); it may instead hold X₂ (p = 9/10 · 1/49)
+    zero_at_start = values[marked[:, 0], 0] == 0
+    assert 0.7 < float(zero_at_start.float().mean()) < 0.95
+    x = (values * marked).sum(1)  # X₁ + X₂
+    torch.testing.assert_close(batch.targets, 0.5 + x / 4.0)
+
+
+def test_adding_scores_correct_below_0_04_and_solves_only_when_every_sequence_is_correct():
+    task = AddingProblem(10)
+    scores = task.score(torch.tensor([[0.57], [0.59], [0.50]]), torch.tensor([0.54, 0.54, 0.54]))
+    assert scores.correct.tolist() == [True, False, False]
+    torch.testing.assert_close(scores.loss, torch.tensor([0.03, 0.05, 0.04]) ** 2)
+    assert task.solved(0.001, 1.0) and not task.solved(0.001, 0.9995) and not task.solved(0.02, 1.0)
+
+
+def test_adding_sum_has_one_marker_per_half_and_baseline_mse_one_sixth():
+    T = 50
+    batch = AddingSumProblem(T).sample(20000, generator(1))
+    markers = batch.inputs[..., 1]
+    assert bool((markers[:, : T // 2].sum(1) == 1).all()) and bool((markers[:, T // 2 :].sum(1) == 1).all())
+    torch.testing.assert_close(batch.targets, (batch.inputs[..., 0] * markers).sum(1))
+    predict_one = AddingSumProblem(T).score(torch.ones(20000, 1), batch.targets).loss.mean()
+    assert abs(float(predict_one) - 0.167) < 0.005
+    assert AddingSumProblem(T).solved(0.16, 0.0) and not AddingSumProblem(T).solved(0.17, 1.0)
+
+
+def test_copy_memory_structure_and_memoryless_baseline():
+    T = 30
+    task = CopyMemory(T)
+    batch = task.sample(64, generator(2))
+    symbols = batch.inputs.argmax(-1)  # (B, T + 20)
+    assert batch.inputs.shape == (64, T + 20, 10)
+    assert bool((symbols[:, :10] < 8).all())
+    assert bool((symbols[:, 10 : 10 + T - 1] == 8).all()) and bool((symbols[:, 9 + T] == 9).all())
+    assert bool((symbols[:, 10 + T :] == 8).all())
+    assert bool((batch.targets[:, : T + 10] == 8).all()) and torch.equal(batch.targets[:, -10:], symbols[:, :10])
+    # the best memoryless model: certain blanks, then uniform over the 8 data symbols
+    logits = torch.full((64, T + 20, 9), -1e4)
+    logits[:, : T + 10, 8] = 0.0
+    logits[:, T + 10 :, :8] = 0.0
+    baseline = float(task.score(logits, batch.targets).loss.mean())
+    assert math.isclose(baseline, task.baseline, rel_tol=1e-5)
+    assert math.isclose(CopyMemory(100).baseline, 0.173, abs_tol=5e-4)
+    assert math.isclose(CopyMemory(500).baseline, 0.040, abs_tol=5e-4)
+    perfect = torch.nn.functional.one_hot(batch.targets, 9).float() * 100
+    assert bool(task.score(perfect, batch.targets).correct.all())
+
+
+def test_temporal_order_follows_exp_6a_at_T_100():
+    batch = TemporalOrder(100).sample(2000, generator(3))
+    symbols = batch.inputs.argmax(-1)  # (B, L)
+    assert 100 <= symbols.shape[1] <= 110
+    assert bool((symbols[:, 0] == 6).all()) and bool((symbols[:, -1] == 7).all())
+    relevant = (symbols == 4) | (symbols == 5)
+    assert bool((relevant.sum(1) == 2).all())
+    t = relevant.float().argsort(dim=1, descending=True, stable=True)[:, :2].sort(1).values
+    assert 10 <= int(t[:, 0].min()) and int(t[:, 0].max()) <= 20
+    assert 50 <= int(t[:, 1].min()) and int(t[:, 1].max()) <= 60
+    first, second = symbols.gather(1, t[:, :1]).squeeze(1), symbols.gather(1, t[:, 1:]).squeeze(1)
+    assert torch.equal(batch.targets, 2 * (first == 5).long() + (second == 5).long())  # XX→Q ... YY→U
+
+
+def test_temporal_order_criterion_is_every_output_within_0_3():
+    task = TemporalOrder(10)
+    probabilities = torch.tensor([[0.05, 0.1, 0.8, 0.05], [0.05, 0.1, 0.65, 0.2]])
+    scores = task.score(probabilities.log(), torch.tensor([2, 2]))
+    assert scores.correct.tolist() == [True, False]
+
+
+def test_digits_are_pixel_sequences_with_a_fixed_split():
+    pytest.importorskip("sklearn", reason="scikit-learn (the optional extra rnngrad[tasks]) is not installed")
+    plain, permuted = make_task("digits", 64), make_task("digits-permuted", 64)
+    batch = plain.sample(8, generator())
+    assert batch.inputs.shape == (8, 64, 1) and float(batch.inputs.max()) <= 1.0
+    assert plain.held_out().inputs.shape == (359, 64, 1)
+    assert torch.equal(plain.held_out().targets, permuted.held_out().targets)
+    sorted_plain = plain.held_out().inputs.squeeze(-1).sort(1).values
+    sorted_permuted = permuted.held_out().inputs.squeeze(-1).sort(1).values
+    assert torch.equal(sorted_plain, sorted_permuted)  # the same pixels, in another order
+    assert not torch.equal(plain.held_out().inputs, permuted.held_out().inputs)
+    assert torch.equal(make_task("digits", 64).held_out().inputs, plain.held_out().inputs)
+    with pytest.raises(InputError, match="T: expected 64"):
+        make_task("digits", 100)
+
+
+@pytest.mark.parametrize("name, T", [("adding", 1), ("adding", 3), ("copy", 1), ("temporal-order", 9), ("adding-sum", 2.5)])
+def test_bad_T_names_the_argument(name, T):
+    with pytest.raises(InputError, match=r"^T: expected an integer ≥"):
+        make_task(name, T)
+
+
+def test_unknown_task_lists_the_valid_names():
+    with pytest.raises(InputError) as error:
+        make_task("adder", 10)
+    assert all(name in str(error.value) for name in task_names()) and "'adder'" in str(error.value)
+
+
+def test_published_cells():
+    hs97 = published_summary("adding", 100, "lstm")
+    assert hs97["sequences"] == 74_000 and hs97["solved"] is True
+    assert published_summary("temporal-order", 100, "lstm-nofg")["sequences"] == 31_390
+    assert published_summary("copy", 200, "lstm")["solved"] is False
+    assert published_summary("adding", 100, "gru") is None
+    both = published_summary("adding-sum", 200, "rnn-tanh")
+    assert "Le et al. 2015" in both["source"] and "Arjovsky" in both["source"] and both["solved"] is False

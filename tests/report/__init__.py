@@ -1,0 +1,1 @@
+"""Tests of rnngrad.claims and rnngrad.report (the seed's claims, measured)."""

@@ -13,13 +13,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
+import sys
 import time
 
-import torch
+# bench/ is sys.path[0] when run as a script; its profile.py would shadow the standard library's
+# profile module, which torch imports (through cProfile).
+sys.path[:] = [entry for entry in sys.path if os.path.abspath(entry or ".") != os.path.dirname(os.path.abspath(__file__))]
 
-from rnngrad import from_torch, jacobian_through_time
-from rnngrad.jacobians import trajectory
+import torch  # noqa: E402
+
+from rnngrad import from_torch, jacobian_through_time  # noqa: E402
+from rnngrad.jacobians import trajectory  # noqa: E402
 
 
 def naive_log10_norms(cell, inputs: torch.Tensor) -> torch.Tensor:

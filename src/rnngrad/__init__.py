@@ -7,6 +7,7 @@ from rnngrad.activations import Activation, activation_names, get_activation
 from rnngrad.cells import GRUCell, LSTMCell, RNNCell, from_torch
 from rnngrad.errors import InputError
 from rnngrad.jacobians import JacobianThroughTime, jacobian_through_time
+from rnngrad.training import TrainConfig, TrainResult, train
 
 __version__ = "0.1.0"
 
@@ -17,8 +18,11 @@ __all__ = [
     "JacobianThroughTime",
     "LSTMCell",
     "RNNCell",
+    "TrainConfig",
+    "TrainResult",
     "activation_names",
     "from_torch",
     "get_activation",
     "jacobian_through_time",
+    "train",
 ]

@@ -132,18 +132,18 @@ def jacobian_through_time(
             x = inputs[start:end].flatten(0, 1)  # (n·B, I)
             s = states[start:end].flatten(0, 1)  # (n·B, S): s_t for t = start..end-1
             jacobians = cell.forward_and_jacobian(x, s)[1].view(n, B, S, S)  # J_{t+1}
-            normalized = torch.empty_like(jacobians)  # M_t, (n, B, S, S)
+            by_lag = torch.empty_like(jacobians)  # M_t for t = end-1 down to start, (n, B, S, S)
             for i in range(n - 1, -1, -1):
                 t = start + i
                 product = product @ jacobians[i]  # (2)
                 scale = torch.linalg.matrix_norm(product)  # (B,)
                 product = product / torch.where(scale > 0, scale, 1.0).view(B, 1, 1)
                 log_scale[:, t] = log_scale[:, t + 1] + torch.log(scale).double()  # (3)
-                normalized[i] = product
-            sigma = spectral.norms(normalized.flip(0)).flip(0)  # (n, B), in order of growing lag
+                by_lag[n - 1 - i] = product
+            sigma = spectral.norms(by_lag).flip(0)  # (n, B), back in order of t
             log_spectral[:, start:end] = torch.log(sigma.double()).T
             if kept is not None:
-                kept[start:end] = normalized
+                kept[start:end] = by_lag.flip(0)
             if log_carousel is not None:
                 log_forget = cell.log_forget_gate(x, s).double().view(n, B, -1)  # log f_{t+1}
                 sums = log_forget.flip(0).cumsum(0).flip(0) + log_carousel_tail  # (4), (n, B, H)

@@ -32,6 +32,7 @@ _KEEP = 0.1 * CERTIFY_TOLERANCE  # directions below this share of σ_1 are dropp
 _EXPANSIONS = 2  # range steps tried before a dense SVD
 _EXPANSION_WIDTH = 8  # directions added per range step
 _TRACK_BELOW = 0.75  # start tracking once the numerical rank is ≤ this share of S
+_BLOCK = 16  # matrices certified in one batch with the same Q (then Q is re-fitted and shrinks)
 
 
 def top_singular_values(matrices: torch.Tensor) -> torch.Tensor:
@@ -60,7 +61,7 @@ class SpectralNormTracker:
                 sigma[i] = self._dense(matrices[i])
                 i += 1
                 continue
-            certified = self._certified_prefix(matrices[i:])  # (n', B) for a prefix
+            certified = self._certified_prefix(matrices[i : i + _BLOCK])  # (n', B) for a prefix
             sigma[i : i + len(certified)] = certified
             i += len(certified)
             if len(certified) == 0:

@@ -6,7 +6,7 @@ rnngrad: :func:`rnngrad.jacobian_through_time` (analytic Jacobians, log-scaled p
 certified spectral norms). Tanh RNN with torch.nn's default init, T = 256, H = 128, float64,
 2 threads; repetitions interleaved, medians reported. Prints one JSON object.
 
-    python bench/jacobian.py [--repeats 7] [--T 256] [--hidden 128]
+    python bench/jacobian.py [--repeats 7] [--T 256] [--hidden 128] [--threads 2]
 """
 
 from __future__ import annotations
@@ -48,8 +48,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--T", type=int, default=256)
     parser.add_argument("--hidden", type=int, default=128)
+    parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     rnn = torch.nn.RNN(32, args.hidden, dtype=torch.float64)
     cell = from_torch(rnn)
@@ -72,7 +73,7 @@ def main() -> None:
     median = {name: statistics.median(values) for name, values in times.items()}
     print(json.dumps({
         "benchmark": "spectral norm of dh_T/dh_t for every t (tanh RNN, float64)",
-        "T": args.T, "H": args.hidden, "threads": 2, "repeats": args.repeats,
+        "T": args.T, "H": args.hidden, "threads": args.threads, "repeats": args.repeats,
         "median_ms": {name: round(value * 1e3, 2) for name, value in median.items()},
         "speedup_vs_naive": round(median["naive"] / median["rnngrad"], 2),
         "max_relative_error": relative_error,

@@ -7,6 +7,7 @@ from rnngrad.activations import Activation, activation_names, get_activation
 from rnngrad.cells import GRUCell, LSTMCell, RNNCell, from_torch
 from rnngrad.errors import InputError
 from rnngrad.jacobians import JacobianThroughTime, jacobian_through_time
+from rnngrad.profiler import GradientProfile, profile
 from rnngrad.training import TrainConfig, TrainResult, train
 
 __version__ = "0.1.0"
@@ -14,6 +15,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Activation",
     "GRUCell",
+    "GradientProfile",
     "InputError",
     "JacobianThroughTime",
     "LSTMCell",
@@ -24,5 +26,6 @@ __all__ = [
     "from_torch",
     "get_activation",
     "jacobian_through_time",
+    "profile",
     "train",
 ]

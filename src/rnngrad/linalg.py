@@ -12,7 +12,13 @@ singular space gives σ_1 exactly up to a bound that is *quadratic* in what Q mi
 
     \sigma_1(C) \;\le\; \sigma_1(M) \;\le\; \sqrt{\sigma_1(C)^2 + \|E\|_F^2}           \tag{2}
 
-by Weyl's inequality for the sum of two positive semi-definite matrices. So whenever
+by Weyl's inequality for the sum of two positive semi-definite matrices, and by Pythagoras
+
+.. math::
+
+    \|E\|_F^2 = \|M\|_F^2 - \|C\|_F^2                                                  \tag{3}
+
+so E need not be formed (a rounding allowance keeps (3) an upper bound). So whenever
 ‖E‖_F ≤ τ·σ_1(C), σ_1(C) is σ_1(M) to a relative error ≤ τ²/2; with τ = 4e-7 that is 1e-13.
 σ_1(C)² is the top eigenvalue of the small (r, r) Gram matrix C Cᵀ.
 
@@ -33,6 +39,21 @@ _EXPANSIONS = 2  # range steps tried before a dense SVD
 _EXPANSION_WIDTH = 8  # directions added per range step
 _TRACK_BELOW = 0.75  # start tracking once the numerical rank is ≤ this share of S
 _BLOCK = 16  # matrices certified in one batch with the same Q (then Q is re-fitted and shrinks)
+
+
+def _missed_energy(matrices: torch.Tensor, Q: torch.Tensor, C: torch.Tensor) -> torch.Tensor:
+    """An upper bound on ‖E‖_F² = ‖M‖_F² − ‖C‖_F², eq. (3), without forming E.
+
+    In float64 the subtraction is rounded by at most ~S·ε·‖M‖_F² (the Gram sums and Q's
+    orthonormality both err by O(S·ε)); 8·S·ε·‖M‖_F² is added so the value stays an upper bound.
+    Lower precisions form E = M − QC explicitly.
+    """
+    if matrices.dtype != torch.float64:
+        return torch.linalg.matrix_norm(matrices - Q @ C).square()
+    energy = matrices.square().sum(dim=(-2, -1))  # ‖M‖_F²
+    captured = C.square().sum(dim=(-2, -1))  # ‖C‖_F² = ‖QᵀM‖_F²
+    allowance = 8 * matrices.shape[-1] * torch.finfo(torch.float64).eps * energy
+    return (energy - captured).clamp_min(0.0) + allowance
 
 
 def top_singular_values(matrices: torch.Tensor) -> torch.Tensor:
@@ -73,7 +94,7 @@ class SpectralNormTracker:
         """σ_1 by (2) with the carried Q for the longest prefix of the chunk that certifies."""
         Q = self.basis.unsqueeze(0)  # (1, B, S, r)
         C = Q.mT @ matrices  # (N, B, r, S), eq. (1)
-        missed = torch.linalg.matrix_norm(matrices - Q @ C).square()  # ‖E‖_F², (N, B)
+        missed = _missed_energy(matrices, Q, C)  # ≥ ‖E‖_F², (N, B)
         top_eigenvalue = torch.linalg.eigvalsh(C @ C.mT)[..., -1]  # σ_1(C)², (N, B)
         ok = (missed <= CERTIFY_TOLERANCE**2 * top_eigenvalue).all(dim=1)  # (N,)
         prefix = len(ok) if bool(ok.all()) else int(ok.int().argmin())
@@ -93,7 +114,7 @@ class SpectralNormTracker:
             C = Q.mT @ matrix  # (B, r, S), eq. (1)
             E = matrix - Q @ C  # (B, S, S)
             top_eigenvalue = torch.linalg.eigvalsh(C @ C.mT)[:, -1]  # σ_1(C)², (B,)
-            missed = torch.linalg.matrix_norm(E).square()  # ‖E‖_F², (B,)
+            missed = torch.linalg.matrix_norm(E).square()  # ‖E‖_F², (B,), E is needed to grow Q
             if bool((missed <= CERTIFY_TOLERANCE**2 * top_eigenvalue).all()):
                 self._compress_to(C)
                 return top_eigenvalue.sqrt()  # (2)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import time
 
@@ -52,7 +53,7 @@ def mean_log_det(cell, inputs: torch.Tensor) -> float:
     return total / inputs.shape[0]
 
 
-def variants(dtype: torch.dtype) -> dict[str, dict]:
+def variants() -> dict[str, dict]:
     """name -> keyword arguments of :func:`lyapunov_exponents`."""
     return {
         "every_step": {"max_interval": 1},
@@ -72,7 +73,7 @@ def bench_model(name: str, module: nn.Module, inputs: torch.Tensor, repeats: int
     cell = from_torch(module)
     S = cell.state_size
     runs = {"baseline": lambda: baseline_exponents(cell, inputs)}
-    for label, options in variants(inputs.dtype).items():
+    for label, options in variants().items():
         runs[label] = lambda options=options: lyapunov_exponents(cell, inputs, S, **options)
     times: dict[str, list[float]] = {label: [] for label in runs}
     results: dict[str, object] = {}
@@ -94,7 +95,7 @@ def bench_model(name: str, module: nn.Module, inputs: torch.Tensor, repeats: int
         "bottom_exponent": round(float(reference[-1]), 6),
         "variants": {},
     }
-    for label, options in variants(inputs.dtype).items():
+    for label, options in variants().items():
         found = results[label]
         exponents = found.exponents[0]
         budget = options.get("max_log_condition")
@@ -121,6 +122,7 @@ def main() -> None:
     parser.add_argument("--hidden", type=int, default=128)
     arguments = parser.parse_args()
     torch.set_num_threads(2)
+    load_before = os.getloadavg()[0]
     dtype = torch.float64
     inputs = torch.randn(arguments.steps, 1, INPUT_SIZE, dtype=dtype, generator=torch.Generator().manual_seed(1))
     models = {}
@@ -134,6 +136,7 @@ def main() -> None:
         "T": arguments.steps,
         "hidden_size": arguments.hidden,
         "repeats": arguments.repeats,
+        "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "models": models,
     }, indent=1))
 

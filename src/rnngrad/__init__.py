@@ -8,6 +8,7 @@ from rnngrad.cells import GRUCell, LSTMCell, RNNCell, from_torch
 from rnngrad.errors import InputError
 from rnngrad.jacobians import JacobianThroughTime, jacobian_through_time
 from rnngrad.profiler import GradientProfile, profile
+from rnngrad.spectrum import Spectrum, spectrum  # the function; rnngrad.spectrum.* modules still import
 from rnngrad.training import TrainConfig, TrainResult, train
 
 __version__ = "0.1.0"
@@ -20,6 +21,7 @@ __all__ = [
     "JacobianThroughTime",
     "LSTMCell",
     "RNNCell",
+    "Spectrum",
     "TrainConfig",
     "TrainResult",
     "activation_names",
@@ -27,5 +29,6 @@ __all__ = [
     "get_activation",
     "jacobian_through_time",
     "profile",
+    "spectrum",
     "train",
 ]

@@ -12,6 +12,7 @@ from rnngrad.cli import jacobian_command as _jacobian_command  # noqa: F401  (re
 from rnngrad.cli import claims_command as _claims_command  # noqa: F401  (registers)
 from rnngrad.cli import report_command as _report_command  # noqa: F401  (registers)
 from rnngrad.cli import profile_command as _profile_command  # noqa: F401  (registers)
+from rnngrad.cli import spectrum_command as _spectrum_command  # noqa: F401  (registers)
 from rnngrad.cli import results_command as _results_command  # noqa: F401  (registers)
 from rnngrad.cli import sweep_command as _sweep_command  # noqa: F401  (registers)
 from rnngrad.cli import train_command as _train_command  # noqa: F401  (registers)

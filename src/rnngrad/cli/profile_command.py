@@ -70,10 +70,12 @@ def _print_table(arch: str, loss: str, data: dict) -> None:
             _format(entry.get("mean_forget_gate")),
         )
     console.print(table)
-    console.print(f"horizon: lags over which the mean ‖dL/dh‖ stays ≥ {data['memory_horizon_eps']:g} × its peak")
+    eps = data["memory_horizon_eps"]
+    console.print(f"horizon: lags over which the mean ‖dL/dh‖ stays ≥ {eps:g} × its peak")
     if data["nonfinite"] is not None:
         mark = data["nonfinite"]
-        console.print(f"first non-finite value: {mark['quantity']} at layer {mark['layer']}, step {mark['step']}")
+        where = f"{mark['quantity']} at layer {mark['layer']}, step {mark['step']}"
+        console.print(f"first non-finite value: {where}")
 
 
 def _format(value: float | None) -> str:

@@ -41,9 +41,9 @@ def print_summary(summary: list[dict[str, Any]], console: Console) -> None:
     if not summary:
         console.print("no runs recorded yet")
         return
-    table = Table(box=box.SIMPLE)
+    table = Table(box=box.SIMPLE, caption="steps, sequences: medians over the solved runs", caption_justify="left")
     for column, justify in (("task", "left"), ("T", "right"), ("model", "left"), ("solved", "right"),
-                            ("median steps", "right"), ("median sequences", "right"), ("published", "left")):
+                            ("steps", "right"), ("sequences", "right"), ("published", "left")):
         table.add_column(column, justify=justify, no_wrap=True)
     notes: dict[str, int] = {}
     for row in summary:

@@ -40,9 +40,13 @@ class GradientFlowLogger:
         eps: threshold of the memory horizon.
     """
 
-    def __init__(self, writer: Any, every: int = 100, prefix: str = "gradient_flow", eps: float = HORIZON_EPS):
+    def __init__(
+        self, writer: Any, every: int = 100, prefix: str = "gradient_flow", eps: float = HORIZON_EPS
+    ):
         if not callable(getattr(writer, "add_scalar", None)):
-            raise InputError(f"writer: expected an object with add_scalar (a SummaryWriter), got {type(writer).__name__}")
+            raise InputError(
+                f"writer: expected an object with add_scalar (a SummaryWriter), got {type(writer).__name__}"
+            )
         self.writer = writer
         self.every = require_positive_int("every", every)
         self.prefix = prefix

@@ -85,25 +85,44 @@ def flat(sequence: Tensor) -> Tensor:
     return sequence.reshape(sequence.shape[0] * sequence.shape[1], -1)
 
 
-@contextlib.contextmanager
-def one_thread(per_step_flops: int) -> Iterator[None]:
-    """Run a per-step Python loop on one intra-op thread when each step is small.
+class ThreadPlan:
+    """Small steps run on one intra-op thread; the few big GEMMs on all of them.
 
-    Each step's ops are too small to gain from threads, and waking a second thread for every op
-    costs more than the op; big steps (wide batches) keep every thread. Restored on exit.
+    A step's ops are too small to gain from threads, and waking a second thread for every op
+    costs more than the op; on a busy machine a sleeping second thread can stall each op for a
+    scheduler tick. Long GEMMs still gain from threads, so :meth:`wide` restores them. Problems
+    with big steps (≥ ``SMALL_STEP_FLOPS`` multiply-adds) keep every thread throughout.
+
+    Use as ``with ThreadPlan(flops) as plan: ... with plan.wide(): big_gemm()``.
     """
-    threads = torch.get_num_threads()
-    narrow = threads > 1 and per_step_flops < SMALL_STEP_FLOPS
-    if narrow:
-        torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        if narrow:
-            torch.set_num_threads(threads)
+
+    def __init__(self, per_step_flops: int):
+        self.threads = torch.get_num_threads()
+        self.narrow = self.threads > 1 and per_step_flops < SMALL_STEP_FLOPS
+
+    def __enter__(self) -> "ThreadPlan":
+        if self.narrow:
+            torch.set_num_threads(1)
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self.narrow:
+            torch.set_num_threads(self.threads)
+
+    @contextlib.contextmanager
+    def wide(self) -> Iterator[None]:
+        """All threads for the duration of one big GEMM."""
+        if not self.narrow:
+            yield
+            return
+        torch.set_num_threads(self.threads)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(1)
 
 
-SMALL_STEP_FLOPS = 1 << 24  # below this many multiply-adds per step, loops run on one thread
+SMALL_STEP_FLOPS = 1 << 24  # below this many multiply-adds per step, steps run on one thread
 
 
 def all_finite(tensor: Tensor) -> bool:

@@ -20,7 +20,8 @@ gradient (``_layer_io`` (1)) and δa_{T+1} = 0, f_{T+1} δc_{T+1} := ∂L/∂c_n
     (7)  δm_t = W_hr^T δh_t  (or δh_t)
     (8)  δc_t = f_{t+1} ⊙ δc_{t+1} + δm_t ⊙ o_t ⊙ (1 − tanh² c_t)
     (9)  δa_t^o = δm_t ⊙ tanh(c_t) ⊙ o_t (1 − o_t)
-    (10) δa_t^i, δa_t^f, δa_t^g = δc_t ⊙ (g_t i_t (1 − i_t),  c_{t−1} f_t (1 − f_t),  i_t (1 − g_t²))
+    (10) δa_t^i, δa_t^f, δa_t^g
+           = δc_t ⊙ (g_t i_t (1 − i_t),  c_{t−1} f_t (1 − f_t),  i_t (1 − g_t²))
     (11) δh_0 = W_hh^T δa_1,   δc_0 = f_1 ⊙ δc_1,   δx_t = W_ih^T δa_t
     (12) δW_ih = Σ_t δa_t x_t^T,  δW_hh = Σ_t δa_t h_{t−1}^T,  δb_ih = δb_hh = Σ_t δa_t,
          δW_hr = Σ_t δh_t m_t^T
@@ -39,12 +40,12 @@ from torch.autograd.function import once_differentiable
 
 from rnngrad.profiler._layer_io import (
     LayerSpec,
+    ThreadPlan,
     bias_grad,
     check_forward,
     direct_gradient,
     finish_backward,
     flat,
-    one_thread,
     recurrent_weight_grad,
     weight_grad,
     zero_padding,
@@ -69,6 +70,12 @@ class LSTMLayer(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, anchor, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, spec: LayerSpec):
+        ctx.step_flops = x.shape[1] * w_hh.numel()  # multiply-adds of one step's recurrent matmul
+        with ThreadPlan(ctx.step_flops) as plan:
+            return LSTMLayer._forward(ctx, plan, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, spec)
+
+    @staticmethod
+    def _forward(ctx, plan: ThreadPlan, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, spec: LayerSpec):
         steps, batch, _ = x.shape
         hidden, projected = w_hh.shape[0] // 4, w_hh.shape[1]
         w_ih_p = _permute_gates(w_ih, hidden, _TO_OIFG)  # (4H, I)
@@ -76,10 +83,12 @@ class LSTMLayer(torch.autograd.Function):
         xs = spec.layout.scan_order(x, spec.reverse)  # (T, B, I)
         slots = x.new_empty(steps, batch, 5, hidden)  # o, i, f, g, and later a copy of f
         gates = slots[:, :, :4].view(steps * batch, 4 * hidden)  # (T*B, 4H), row stride 5H
-        if b_ih is None:
-            torch.mm(flat(xs), w_ih_p.t(), out=gates)  # W_ih x_t  (1)
-        else:
-            torch.addmm(_permute_gates(b_ih + b_hh, hidden, _TO_OIFG), flat(xs), w_ih_p.t(), out=gates)
+        with plan.wide():
+            if b_ih is None:
+                torch.mm(flat(xs), w_ih_p.t(), out=gates)  # W_ih x_t  (1)
+            else:
+                bias = _permute_gates(b_ih + b_hh, hidden, _TO_OIFG)  # (4H,)
+                torch.addmm(bias, flat(xs), w_ih_p.t(), out=gates)
         cells = x.new_empty(steps, batch, hidden)  # c_t
         tanh_cells = x.new_empty(steps, batch, hidden)  # tanh(c_t)
         outputs = x.new_empty(steps, batch, projected)  # h_t (T, B, P)
@@ -93,16 +102,15 @@ class LSTMLayer(torch.autograd.Function):
         c_steps, tc_steps = cells.unbind(0), tanh_cells.unbind(0)
         m_steps, h_steps = cell_outputs.unbind(0), outputs.unbind(0)
         h_prev, c_prev = h0, c0
-        with one_thread(batch * w_hh.numel()):
-            for t in range(steps):
-                a_steps[t].addmm_(h_prev, w_hh_t)  # (1)
-                sigmoid_steps[t].sigmoid_()  # (2)
-                g_steps[t].tanh_()  # (2)
-                c_prev = torch.mul(f_steps[t], c_prev, out=c_steps[t]).addcmul_(i_steps[t], g_steps[t])  # (3)
-                torch.mul(o_steps[t], torch.tanh(c_prev, out=tc_steps[t]), out=m_steps[t])  # (4)
-                if w_hr_t is not None:
-                    torch.mm(m_steps[t], w_hr_t, out=h_steps[t])  # (5)
-                h_prev = h_steps[t]
+        for t in range(steps):
+            a_steps[t].addmm_(h_prev, w_hh_t)  # (1)
+            sigmoid_steps[t].sigmoid_()  # (2)
+            g_steps[t].tanh_()  # (2)
+            c_prev = torch.mul(f_steps[t], c_prev, out=c_steps[t]).addcmul_(i_steps[t], g_steps[t])  # (3)
+            torch.mul(o_steps[t], torch.tanh(c_prev, out=tc_steps[t]), out=m_steps[t])  # (4)
+            if w_hr_t is not None:
+                torch.mm(m_steps[t], w_hr_t, out=h_steps[t])  # (5)
+            h_prev = h_steps[t]
 
         zero_padding(spec, outputs, cells)
         h_n, c_n = spec.layout.final_states(outputs), spec.layout.final_states(cells)
@@ -133,6 +141,11 @@ class LSTMLayer(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_output, grad_h_n, grad_c_n):
+        with ThreadPlan(ctx.step_flops) as plan:
+            return LSTMLayer._backward(ctx, plan, grad_output, grad_h_n, grad_c_n)
+
+    @staticmethod
+    def _backward(ctx, plan: ThreadPlan, grad_output, grad_h_n, grad_c_n):
         spec: LayerSpec = ctx.spec
         xs, outputs, h0, w_ih_p, w_hh_p, w_hr, cell_outputs = ctx.saved_tensors
         factors, cell_gain = ctx.factors, ctx.cell_gain
@@ -155,26 +168,26 @@ class LSTMLayer(torch.autograd.Function):
         carry = grad_c_n.clone() if spec.layout.full else torch.zeros_like(grad_c_n)  # f δc
         carry = carry.unsqueeze(1)  # (B, 1, H)
         end_rows = spec.layout.end_rows
-        with one_thread(batch * w_hh_p.numel()):
-            for t in range(steps - 1, -1, -1):
-                dh = dh_steps[t]
-                if t + 1 < steps:
-                    dh.addmm_(da_steps[t + 1], w_hh_p)  # (6)
-                if w_hr is not None:
-                    torch.mm(dh, w_hr, out=dm_buffer)  # (7)
-                dm = dm_steps[t]
-                rows = end_rows.get(t)
-                if rows is not None:  # ∂L/∂c_n enters at each sequence's last valid step
-                    carry.index_add_(0, rows, grad_c_n.index_select(0, rows).unsqueeze(1))
-                dc = torch.addcmul(carry, dm, gain_steps[t], out=dc_steps[t])  # (8)
-                tail_steps[t].mul_(dc)  # (10) and the next carry f_t δc_t
-                o_steps[t].mul_(dm)  # (9)
-                carry = carry_steps[t]
+        for t in range(steps - 1, -1, -1):
+            dh = dh_steps[t]
+            if t + 1 < steps:
+                dh.addmm_(da_steps[t + 1], w_hh_p)  # (6)
+            if w_hr is not None:
+                torch.mm(dh, w_hr, out=dm_buffer)  # (7)
+            dm = dm_steps[t]
+            rows = end_rows.get(t)
+            if rows is not None:  # ∂L/∂c_n enters at each sequence's last valid step
+                carry.index_add_(0, rows, grad_c_n.index_select(0, rows).unsqueeze(1))
+            dc = torch.addcmul(carry, dm, gain_steps[t], out=dc_steps[t])  # (8)
+            tail_steps[t].mul_(dc)  # (10) and the next carry f_t δc_t
+            o_steps[t].mul_(dm)  # (9)
+            carry = carry_steps[t]
 
         needs = ctx.needs_input_grad
         grad_x = grad_h0 = grad_c0 = None
         if needs[1]:
-            grad_x = (flat(pre_grad) @ w_ih_p).view(steps, batch, -1)  # (11) (T, B, I)
+            with plan.wide():
+                grad_x = (flat(pre_grad) @ w_ih_p).view(steps, batch, -1)  # (11) (T, B, I)
             grad_x = spec.layout.scan_order(grad_x, spec.reverse)
         if needs[2]:
             grad_h0 = da_steps[0] @ w_hh_p  # (11) (B, P)
@@ -182,16 +195,20 @@ class LSTMLayer(torch.autograd.Function):
             grad_c0 = carry.squeeze(1).clone()  # (11) f_1 δc_1
         grad_w_ih = grad_w_hh = grad_b_ih = grad_b_hh = grad_w_hr = None
         if spec.weight_grads:
-            if needs[4]:
-                grad_w_ih = _permute_gates(weight_grad(flat(pre_grad), flat(xs)), hidden, _TO_IFGO)  # (12)
-            if needs[5]:
-                grad_w_hh = recurrent_weight_grad(pre_grad, outputs, h0)  # (12) (4H, P)
+            with plan.wide():
+                if needs[4]:
+                    grad_w_ih = weight_grad(flat(pre_grad), flat(xs))  # (12) (4H, I)
+                if needs[5]:
+                    grad_w_hh = recurrent_weight_grad(pre_grad, outputs, h0)  # (12) (4H, P)
+                if w_hr is not None and needs[8]:
+                    grad_w_hr = weight_grad(flat(hidden_grad), flat(cell_outputs))  # (12) (P, H)
+            if grad_w_ih is not None:
+                grad_w_ih = _permute_gates(grad_w_ih, hidden, _TO_IFGO)
+            if grad_w_hh is not None:
                 grad_w_hh = _permute_gates(grad_w_hh, hidden, _TO_IFGO)
             if needs[6] or needs[7]:
                 grad_b = _permute_gates(bias_grad(flat(pre_grad)), hidden, _TO_IFGO)  # (12)
                 grad_b_ih, grad_b_hh = grad_b, grad_b.clone()
-            if w_hr is not None and needs[8]:
-                grad_w_hr = weight_grad(flat(hidden_grad), flat(cell_outputs))  # (12) (P, H)
         finish_backward(spec, hidden_grad, cell_grad)
         return (None, grad_x, grad_h0, grad_c0, grad_w_ih, grad_w_hh, grad_b_ih, grad_b_hh,
                 grad_w_hr, None)

@@ -64,9 +64,13 @@ def profile(
     if isinstance(inputs, (Tensor, PackedSequence)):
         inputs = (inputs,)
     if not isinstance(inputs, (tuple, list)):
-        raise InputError(f"inputs: expected a tuple of arguments for model(*inputs), got {type(inputs).__name__}")
+        raise InputError(
+            f"inputs: expected a tuple of arguments for model(*inputs), got {type(inputs).__name__}"
+        )
     if not callable(loss_fn):
-        raise InputError(f"loss_fn: expected a callable loss_fn(output) -> scalar tensor, got {type(loss_fn).__name__}")
+        raise InputError(
+            f"loss_fn: expected a callable loss_fn(output) -> scalar tensor, got {type(loss_fn).__name__}"
+        )
     supported, unsupported = find_recurrent_modules(model)
 
     recorder = Recorder()

@@ -101,6 +101,8 @@ class Recorder:
                         if call.cell_shape is not None:
                             cell_grad = torch.zeros(call.cell_shape, dtype=call.dtype, device=call.device)
                     step_mean, log_product = self._forget.get(key, (None, None))
-                    record.layers[(layer, direction)] = LayerRecord(hidden_grad, cell_grad, step_mean, log_product)
+                    record.layers[(layer, direction)] = LayerRecord(
+                        hidden_grad, cell_grad, step_mean, log_product
+                    )
             modules.append(record)
         return GradientProfile(modules, loss, self._nonfinite, unsupported_modules)

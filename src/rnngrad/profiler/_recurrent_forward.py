@@ -54,7 +54,9 @@ def profiled_forward(module: nn.RNNBase, name: str, recorder: Recorder, anchor: 
         batched, checked_input, batch_sizes = True, input.data, input.batch_sizes
     else:
         if input.dim() not in (2, 3):
-            raise ValueError(f"{type(module).__name__}: Expected input to be 2D or 3D, got {input.dim()}D instead")
+            raise ValueError(
+                f"{type(module).__name__}: Expected input to be 2D or 3D, got {input.dim()}D instead"
+            )
         batched, lengths, batch_sizes = input.dim() == 3, None, None
         checked_input = input if batched else input.unsqueeze(0 if module.batch_first else 1)
         x = checked_input.transpose(0, 1) if module.batch_first else checked_input  # (T, B, I)
@@ -87,7 +89,9 @@ def profiled_forward(module: nn.RNNBase, name: str, recorder: Recorder, anchor: 
                 output, h_n = GRULayer.apply(anchor, layer_input, h0[index], w_ih, w_hh, b_ih, b_hh, spec)
             else:
                 relu = module.mode == "RNN_RELU"
-                output, h_n = RNNLayer.apply(anchor, layer_input, h0[index], w_ih, w_hh, b_ih, b_hh, relu, spec)
+                output, h_n = RNNLayer.apply(
+                    anchor, layer_input, h0[index], w_ih, w_hh, b_ih, b_hh, relu, spec
+                )
             outputs.append(output)  # (T, B, H_out)
             final_h.append(h_n)  # (B, H_out)
         layer_input = torch.cat(outputs, 2) if directions == 2 else outputs[0]  # (1) (T, B, D·H_out)

@@ -24,12 +24,12 @@ from torch.autograd.function import once_differentiable
 
 from rnngrad.profiler._layer_io import (
     LayerSpec,
+    ThreadPlan,
     bias_grad,
     check_forward,
     direct_gradient,
     finish_backward,
     flat,
-    one_thread,
     recurrent_weight_grad,
     weight_grad,
     zero_padding,
@@ -46,19 +46,25 @@ class RNNLayer(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, anchor, x, h0, w_ih, w_hh, b_ih, b_hh, relu: bool, spec: LayerSpec):
+        ctx.step_flops = x.shape[1] * w_hh.numel()  # multiply-adds of one step's recurrent matmul
+        with ThreadPlan(ctx.step_flops) as plan:
+            return RNNLayer._forward(ctx, plan, x, h0, w_ih, w_hh, b_ih, b_hh, relu, spec)
+
+    @staticmethod
+    def _forward(ctx, plan: ThreadPlan, x, h0, w_ih, w_hh, b_ih, b_hh, relu: bool, spec: LayerSpec):
         steps, batch, _ = x.shape
         xs = spec.layout.scan_order(x, spec.reverse)  # (T, B, I)
-        if b_ih is None:
-            outputs = flat(xs) @ w_ih.t()  # W_ih x_t  (T*B, H)
-        else:
-            outputs = torch.addmm(b_ih + b_hh, flat(xs), w_ih.t())
+        with plan.wide():
+            if b_ih is None:
+                outputs = flat(xs) @ w_ih.t()  # W_ih x_t  (T*B, H)
+            else:
+                outputs = torch.addmm(b_ih + b_hh, flat(xs), w_ih.t())
         outputs = outputs.view(steps, batch, -1)  # a_t, then h_t in place (T, B, H)
         w_hh_t = w_hh.t()  # (H, H)
         h_prev = h0
-        with one_thread(batch * w_hh.numel()):
-            for h in outputs.unbind(0):
-                h.addmm_(h_prev, w_hh_t)  # (1)
-                h_prev = h.relu_() if relu else h.tanh_()  # (2)
+        for h in outputs.unbind(0):
+            h.addmm_(h_prev, w_hh_t)  # (1)
+            h_prev = h.relu_() if relu else h.tanh_()  # (2)
 
         zero_padding(spec, outputs)
         h_n = spec.layout.final_states(outputs)
@@ -77,6 +83,11 @@ class RNNLayer(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_output, grad_h_n):
+        with ThreadPlan(ctx.step_flops) as plan:
+            return RNNLayer._backward(ctx, plan, grad_output, grad_h_n)
+
+    @staticmethod
+    def _backward(ctx, plan: ThreadPlan, grad_output, grad_h_n):
         spec: LayerSpec = ctx.spec
         xs, outputs, h0, w_ih, w_hh = ctx.saved_tensors
         pre_grad = ctx.slope  # φ'(a_t), becomes δa_t (T, B, H)
@@ -85,26 +96,27 @@ class RNNLayer(torch.autograd.Function):
 
         hidden_grad = direct_gradient(spec, grad_output, grad_h_n)  # e_t, becomes δh_t (T, B, H)
         da_steps, dh_steps = pre_grad.unbind(0), hidden_grad.unbind(0)
-        with one_thread(batch * w_hh.numel()):
-            for t in range(steps - 1, -1, -1):
-                dh = dh_steps[t]
-                if t + 1 < steps:
-                    dh.addmm_(da_steps[t + 1], w_hh)  # (4)
-                da_steps[t].mul_(dh)  # (5)
+        for t in range(steps - 1, -1, -1):
+            dh = dh_steps[t]
+            if t + 1 < steps:
+                dh.addmm_(da_steps[t + 1], w_hh)  # (4)
+            da_steps[t].mul_(dh)  # (5)
 
         needs = ctx.needs_input_grad
         grad_x = grad_h0 = None
         if needs[1]:
-            grad_x = (flat(pre_grad) @ w_ih).view(steps, batch, -1)  # (6) (T, B, I)
+            with plan.wide():
+                grad_x = (flat(pre_grad) @ w_ih).view(steps, batch, -1)  # (6) (T, B, I)
             grad_x = spec.layout.scan_order(grad_x, spec.reverse)
         if needs[2]:
             grad_h0 = da_steps[0] @ w_hh  # (6)
         grad_w_ih = grad_w_hh = grad_b_ih = grad_b_hh = None
         if spec.weight_grads:
-            if needs[3]:
-                grad_w_ih = weight_grad(flat(pre_grad), flat(xs))  # (7) (H, I)
-            if needs[4]:
-                grad_w_hh = recurrent_weight_grad(pre_grad, outputs, h0)  # (7) (H, H)
+            with plan.wide():
+                if needs[3]:
+                    grad_w_ih = weight_grad(flat(pre_grad), flat(xs))  # (7) (H, I)
+                if needs[4]:
+                    grad_w_hh = recurrent_weight_grad(pre_grad, outputs, h0)  # (7) (H, H)
             if needs[5] or needs[6]:
                 grad_b_ih = bias_grad(flat(pre_grad))  # (7)
                 grad_b_hh = grad_b_ih.clone()

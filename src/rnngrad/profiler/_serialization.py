@@ -61,10 +61,14 @@ def tensor_from_json(data: dict[str, Any] | None) -> Tensor | None:
         shape = [int(size) for size in data["shape"]]
         values = data["data"]
     except (KeyError, TypeError) as error:
-        raise InputError(f"profile JSON: expected a tensor with dtype, shape and data, got {error!r}") from None
+        raise InputError(
+            f"profile JSON: expected a tensor with dtype, shape and data, got {error!r}"
+        ) from None
     if dtype.is_floating_point:
         values = [float_from_json(value) for value in values]
     tensor = torch.tensor(values, dtype=dtype)
     if tensor.numel() != math.prod(shape):
-        raise InputError(f"profile JSON: expected {math.prod(shape)} values for shape {shape}, got {tensor.numel()}")
+        raise InputError(
+            f"profile JSON: expected {math.prod(shape)} values for shape {shape}, got {tensor.numel()}"
+        )
     return tensor.reshape(shape)

@@ -187,7 +187,9 @@ class GradientProfile:
     def from_dict(cls, data: dict[str, Any]) -> GradientProfile:
         """Inverse of :meth:`to_dict`."""
         if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise InputError(f"profile JSON: expected a dict with format {FORMAT!r}, got {type(data).__name__}")
+            raise InputError(
+                f"profile JSON: expected a dict with format {FORMAT!r}, got {type(data).__name__}"
+            )
         if data.get("version") != FORMAT_VERSION:
             raise InputError(f"profile JSON: expected version {FORMAT_VERSION}, got {data.get('version')!r}")
         modules = []

@@ -52,7 +52,12 @@ def summary(profile: GradientProfile, eps: float = HORIZON_EPS) -> dict[str, Any
                 entry["log10_carousel_product"] = _number(log10_product)
             layers.append(entry)
     nonfinite = None if profile.nonfinite is None else profile.nonfinite.to_dict()
-    return {"loss": _number(profile.loss), "nonfinite": nonfinite, "memory_horizon_eps": eps, "layers": layers}
+    return {
+        "loss": _number(profile.loss),
+        "nonfinite": nonfinite,
+        "memory_horizon_eps": eps,
+        "layers": layers,
+    }
 
 
 def save_plot(profile: GradientProfile, path: str | Path) -> None:

@@ -59,6 +59,10 @@ def spectrum(
 ) -> Spectrum:
     """The Lyapunov spectrum of a recurrent layer's state Jacobians on given inputs.
 
+    Exponents λ_i by the QR method, :mod:`rnngrad.spectrum.lyapunov` (1)–(2), from s_0 = 0 and
+    Q_0 = I; singular values of ∂s_T/∂s_{T−k} by :mod:`rnngrad.spectrum.lags` (1)–(3); the LSTM
+    on its full state (h, c), S = 2H.
+
     Args:
         model: an :class:`~rnngrad.cells.RNNCell`, :class:`~rnngrad.cells.LSTMCell` or
             :class:`~rnngrad.cells.GRUCell`, or a ``torch.nn.RNN``/``LSTM``/``GRU`` (any layer
@@ -77,6 +81,10 @@ def spectrum(
     Returns:
         A :class:`Spectrum`.
 
+    Shape:
+        inputs (T, I) -> exponents (k,), log_singular_values (L, S);
+        inputs (T, B, I) -> exponents (B, k), log_singular_values (L, B, S).
+
     Examples:
         >>> rnn = torch.nn.RNN(3, 8, dtype=torch.float64)
         >>> result = spectrum(rnn, torch.randn(200, 3, dtype=torch.float64), k=4, lags=(1, 50))
@@ -91,7 +99,9 @@ def spectrum(
     check_lags(lags, layer_inputs.shape[0])
     if isinstance(max_interval, bool) or not isinstance(max_interval, int) or max_interval < 1:
         raise InputError(f"max_interval: expected a positive integer, got {max_interval!r}")
-    if max_log_condition is not None and not max_log_condition > 0:
+    if max_log_condition is not None and not (
+        isinstance(max_log_condition, (int, float)) and max_log_condition > 0
+    ):
         raise InputError(f"max_log_condition: expected a positive number, got {max_log_condition!r}")
 
     states = trajectory(cell, layer_inputs)  # (T+1, B, S)

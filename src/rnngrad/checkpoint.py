@@ -75,6 +75,20 @@ def load_recurrent_checkpoint(path: str | Path, nonlinearity: str = "tanh") -> n
     return module.eval()
 
 
+def load_checkpoint_and_inputs(
+    checkpoint: str | Path, inputs: str | Path, nonlinearity: str = "tanh"
+) -> tuple[nn.RNNBase, torch.Tensor]:
+    """Both files of a ``--checkpoint FILE --inputs FILE`` command, checked against each other."""
+    module = load_recurrent_checkpoint(checkpoint, nonlinearity)
+    sequence = load_inputs(inputs)  # (T, I)
+    if sequence.shape[1] != module.input_size:
+        raise InputError(
+            f"inputs: expected input size I = {module.input_size} (the checkpoint's), "
+            f"got {sequence.shape[1]} (inputs of shape {tuple(sequence.shape)})"
+        )
+    return module, sequence
+
+
 def load_inputs(path: str | Path) -> torch.Tensor:
     """Load an input sequence (T, I) from ``.npy`` (no pickles) or a ``torch.save``d tensor, as float64."""
     path = Path(path)

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from rnngrad.cells import from_torch
-from rnngrad.checkpoint import load_inputs, load_recurrent_checkpoint
+from rnngrad.checkpoint import load_checkpoint_and_inputs
 from rnngrad.errors import InputError
 from rnngrad.jacobians import JacobianThroughTime, jacobian_through_time
 
@@ -40,13 +40,7 @@ class JacobianSummary:
 
 def run_jacobian(job: JacobianJob) -> JacobianThroughTime:
     """Load the checkpoint and inputs and compute the Jacobians through time of ``job.layer``."""
-    module = load_recurrent_checkpoint(job.checkpoint, job.nonlinearity)
-    inputs = load_inputs(job.inputs)  # (T, I)
-    if inputs.shape[1] != module.input_size:
-        raise InputError(
-            f"inputs: expected input size I = {module.input_size} (the checkpoint's), "
-            f"got {inputs.shape[1]} (inputs of shape {tuple(inputs.shape)})"
-        )
+    module, inputs = load_checkpoint_and_inputs(job.checkpoint, job.inputs, job.nonlinearity)  # (T, I)
     cell = from_torch(module, layer=job.layer)
     return jacobian_through_time(cell, input_of_layer(module, inputs, job.layer))
 

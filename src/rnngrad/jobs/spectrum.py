@@ -6,8 +6,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from rnngrad.checkpoint import load_inputs, load_recurrent_checkpoint
-from rnngrad.errors import InputError
+from rnngrad.checkpoint import load_checkpoint_and_inputs
 from rnngrad.spectrum import Spectrum, spectrum
 
 
@@ -25,13 +24,7 @@ class SpectrumJob:
 
 def run_spectrum(job: SpectrumJob) -> Spectrum:
     """Load the checkpoint (float64) and inputs; exponents of ``job.layer`` and the measured rate."""
-    module = load_recurrent_checkpoint(job.checkpoint, job.nonlinearity)
-    inputs = load_inputs(job.inputs)  # (T, I)
-    if inputs.shape[1] != module.input_size:
-        raise InputError(
-            f"inputs: expected input size I = {module.input_size} (the checkpoint's), "
-            f"got {inputs.shape[1]} (inputs of shape {tuple(inputs.shape)})"
-        )
+    module, inputs = load_checkpoint_and_inputs(job.checkpoint, job.inputs, job.nonlinearity)  # (T, I)
     return spectrum(module, inputs, k=job.k, warmup=job.warmup, layer=job.layer)
 
 

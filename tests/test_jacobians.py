@@ -127,6 +127,22 @@ def test_lstm_carousel_does_not_underflow_over_a_long_horizon():
     assert torch.isfinite(result.log10_norm).all() and result.log10_norm[0] < -500
 
 
+def test_initial_state_is_where_the_trajectory_starts():
+    cell = make_cell("lstm", 2, 3, seed=6)
+    inputs = torch.randn(15, 1, 2, dtype=torch.float64)
+    start = torch.randn(1, 6, dtype=torch.float64)
+    result = jacobian_through_time(cell, inputs, start, keep_products=True)
+    states = trajectory(cell, inputs, start)[:, 0]
+
+    def unrolled(state):
+        for t in range(15):
+            state = cell.state_to_vector(cell(inputs[t, 0], cell.vector_to_state(state)))
+        return state
+
+    expected = torch.func.jacrev(unrolled)(states[0]).detach()
+    assert (result.product(0)[0] - expected).abs().max() <= 1e-12 * expected.abs().max()
+
+
 def test_batch_matches_examples_one_by_one():
     cell = make_cell("gru", 3, 5, seed=2)
     inputs = torch.randn(20, 4, 3, dtype=torch.float64)
@@ -154,6 +170,8 @@ def test_bad_inputs_are_named():
         jacobian_through_time(cell, torch.zeros(4, 5, dtype=torch.float64))
     with pytest.raises(InputError, match="inputs: expected finite values, got nan"):
         jacobian_through_time(cell, torch.tensor([[0.0, float("nan"), 0.0]], dtype=torch.float64))
+    with pytest.raises(InputError, match=r"initial_state: expected a flat state of shape \(1, 4\), got \(1, 3\)"):
+        jacobian_through_time(cell, torch.zeros(4, 3, dtype=torch.float64), torch.zeros(1, 3, dtype=torch.float64))
     with torch.no_grad():
         cell.weight_hh[0, 0] = float("inf")
     with pytest.raises(InputError, match="weight_hh.*inf"):

@@ -108,8 +108,15 @@ def jacobian_through_time(
         A :class:`JacobianThroughTime`; entry t of each norm is for ∂s_T/∂s_t, entry T is 0.
     """
     inputs, unbatched = _checked_inputs(cell, inputs)
-    states = trajectory(cell, inputs, initial_state)  # (T+1, B, S)
     T, B, _ = inputs.shape
+    if initial_state is not None:
+        if tuple(initial_state.shape) != (B, cell.state_size):
+            raise InputError(
+                f"initial_state: expected a flat state of shape {(B, cell.state_size)}, "
+                f"got {tuple(initial_state.shape)}"
+            )
+        initial_state = require_finite("initial_state", initial_state).to(inputs.dtype)
+    states = trajectory(cell, inputs, initial_state)  # (T+1, B, S)
     S = cell.state_size
     is_lstm = isinstance(cell, LSTMCell)
     log_carousel_tail = inputs.new_zeros(B, cell.hidden_size, dtype=torch.float64)  # Σ_{k>end} log f_k

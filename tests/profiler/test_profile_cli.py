@@ -69,4 +69,4 @@ def test_inputs_with_the_wrong_width(files):
     path, _, _ = files
     np.save(path / "wide.npy", np.zeros((5, 7)))
     result = invoke("--checkpoint", path / "lstm.pt", "--inputs", path / "wide.npy")
-    assert result.exit_code == 2 and "expected I = 3 features" in result.output
+    assert result.exit_code == 2 and "expected input size I = 3 (the checkpoint's), got 7" in result.output

@@ -10,7 +10,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from rnngrad.checkpoint import load_inputs, load_recurrent_checkpoint
+from rnngrad.checkpoint import load_checkpoint_and_inputs
 from rnngrad.cli._app import app, exits_2_on_bad_input, print_json
 from rnngrad.errors import InputError
 from rnngrad.profiler import profile
@@ -36,13 +36,7 @@ def profile_command(
     """‖dL/dh_t‖ for every layer, direction and step t, its decay rate and memory horizon."""
     if loss not in LOSSES:
         raise InputError(f"--loss: expected one of {', '.join(LOSSES)}, got {loss!r}")
-    module = load_recurrent_checkpoint(checkpoint, nonlinearity)
-    sequence = load_inputs(inputs)  # (T, I)
-    if sequence.shape[1] != module.input_size:
-        raise InputError(
-            f"inputs: expected I = {module.input_size} features to match the checkpoint, "
-            f"got shape {tuple(sequence.shape)}"
-        )
+    module, sequence = load_checkpoint_and_inputs(checkpoint, inputs, nonlinearity)  # (T, I)
     result = profile(module, (sequence,), LOSSES[loss])
     if plot is not None:
         save_plot(result, plot)

@@ -15,30 +15,16 @@ from torch import nn
 from typer.testing import CliRunner
 
 from rnngrad.cli import app
+from checkpoint_files import MODULES, save_module
+from checkpoint_files import save_inputs as _save_inputs
 
-MODULES = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+
+def save_inputs(tmp_path, T: int = 12, **options):
+    return _save_inputs(tmp_path, T=T, **options)
 
 
 def invoke(*args) -> "CliRunner.Result":
     return CliRunner().invoke(app, ["jacobian", *map(str, args)], env={"COLUMNS": "120"})
-
-
-def save_module(tmp_path: Path, kind: str, **options) -> tuple[nn.Module, Path]:
-    torch.manual_seed(0)
-    module = MODULES[kind](3, 5, **options).double()
-    path = tmp_path / f"{kind}.pt"
-    torch.save(module.state_dict(), path)
-    return module, path
-
-
-def save_inputs(tmp_path: Path, T: int = 12, I: int = 3, suffix: str = ".pt") -> tuple[torch.Tensor, Path]:
-    inputs = torch.randn(T, I, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
-    path = tmp_path / f"inputs{suffix}"
-    if suffix == ".npy":
-        np.save(path, inputs.numpy())
-    else:
-        torch.save(inputs, path)
-    return inputs, path
 
 
 def autograd_log10_norms(module: nn.Module, inputs: torch.Tensor) -> list[float]:

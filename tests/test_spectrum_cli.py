@@ -14,32 +14,16 @@ from typer.testing import CliRunner
 
 import rnngrad.cli.spectrum_command  # noqa: F401  (registers the command, as cli/__init__ will)
 from rnngrad.cli import app
+from checkpoint_files import save_module
+from checkpoint_files import save_inputs as _save_inputs
 from rnngrad.spectrum import spectrum
 
-MODULES = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+def save_inputs(tmp_path, T: int = 40, **options):
+    return _save_inputs(tmp_path, T=T, **options)
 
 
 def invoke(*args) -> "CliRunner.Result":
     return CliRunner().invoke(app, ["spectrum", *map(str, args)], env={"COLUMNS": "120"})
-
-
-def save_module(tmp_path: Path, kind: str, **options) -> tuple[nn.Module, Path]:
-    torch.manual_seed(0)
-    module = MODULES[kind](3, 5, **options).double()
-    path = tmp_path / f"{kind}.pt"
-    torch.save(module.state_dict(), path)
-    return module, path
-
-
-def save_inputs(tmp_path: Path, T: int = 40, suffix: str = ".pt", inputs: torch.Tensor | None = None) -> tuple[torch.Tensor, Path]:
-    if inputs is None:
-        inputs = torch.randn(T, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
-    path = tmp_path / f"inputs{suffix}"
-    if suffix == ".npy":
-        np.save(path, inputs.numpy())
-    else:
-        torch.save(inputs, path)
-    return inputs, path
 
 
 @pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])

@@ -87,6 +87,13 @@ def test_from_torch_copies_and_leaves_module_unchanged():
     assert cell.weight_ih.shape == (16, 4)
 
 
+def test_from_torch_leaves_the_global_random_state_alone():
+    module = nn.GRU(3, 4)
+    state = torch.get_rng_state()
+    from_torch(module)
+    assert torch.equal(torch.get_rng_state(), state)
+
+
 def test_state_dict_loads_into_torch_cell():
     cell = GRUCell(3, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
     reference = nn.GRUCell(3, 5).double()

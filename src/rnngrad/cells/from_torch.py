@@ -45,7 +45,10 @@ def from_torch(module: nn.Module, layer: int = 0, direction: int = 0) -> Recurre
         raise InputError(f"module: expected {_SUPPORTED}, got {type(module).__name__}")
 
     weight_ih = getattr(module, "weight_ih" + suffix)
-    options = {"dtype": weight_ih.dtype, "device": weight_ih.device}
+    # A private generator: the initial draw is overwritten below, and torch's global RNG state
+    # (which the user's own code may rely on) is left untouched.
+    generator = torch.Generator(device=weight_ih.device)
+    options = {"dtype": weight_ih.dtype, "device": weight_ih.device, "generator": generator}
     input_size, hidden_size, bias = weight_ih.shape[1], module.hidden_size, module.bias
     if arch == "rnn":
         cell: RecurrentCell = RNNCell(input_size, hidden_size, nonlinearity, bias, **options)

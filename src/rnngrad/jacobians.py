@@ -107,7 +107,7 @@ def jacobian_through_time(
     Returns:
         A :class:`JacobianThroughTime`; entry t of each norm is for ∂s_T/∂s_t, entry T is 0.
     """
-    inputs, unbatched = _checked_inputs(cell, inputs)
+    inputs, unbatched = checked_inputs(cell, inputs)
     T, B, _ = inputs.shape
     if initial_state is not None:
         if tuple(initial_state.shape) != (B, cell.state_size):
@@ -192,7 +192,12 @@ def _flushed_denormals():
             torch.set_flush_denormal(False)
 
 
-def _checked_inputs(cell: RecurrentCell, inputs: torch.Tensor) -> tuple[torch.Tensor, bool]:
+def checked_inputs(cell: RecurrentCell, inputs: torch.Tensor) -> tuple[torch.Tensor, bool]:
+    """``inputs`` as (T, B, I) in the cell's dtype and whether they came unbatched (T, I).
+
+    Rejects (with :class:`InputError`) anything but a 2D/3D tensor with T ≥ 1 and the cell's
+    input size, and non-finite inputs or weights.
+    """
     if not isinstance(inputs, torch.Tensor):
         raise InputError(f"inputs: expected a tensor (T, B, I) or (T, I), got {type(inputs).__name__}")
     if inputs.dim() not in (2, 3):

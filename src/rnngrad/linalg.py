@@ -56,11 +56,6 @@ def _missed_energy(matrices: torch.Tensor, Q: torch.Tensor, C: torch.Tensor) -> 
     return (energy - captured).clamp_min(0.0) + allowance
 
 
-def top_singular_values(matrices: torch.Tensor) -> torch.Tensor:
-    """σ_1 of each matrix in a batch (N, S, S) -> (N,), by dense SVD."""
-    return torch.linalg.svdvals(matrices)[..., 0]
-
-
 class SpectralNormTracker:
     """σ_1 of a sequence of (B, S, S) matrices whose column spaces nest, as in (1)–(2).
 

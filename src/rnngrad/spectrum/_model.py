@@ -13,7 +13,7 @@ from torch import nn
 
 from rnngrad.cells import RecurrentCell, from_torch
 from rnngrad.errors import InputError
-from rnngrad.jacobians import _checked_inputs, trajectory
+from rnngrad.jacobians import checked_inputs, trajectory
 
 _LAYERED = (nn.RNN, nn.LSTM, nn.GRU)
 _TORCH_CELLS = (nn.RNNCell, nn.LSTMCell, nn.GRUCell)
@@ -32,7 +32,7 @@ def cell_and_inputs(
     if isinstance(model, RecurrentCell):
         if layer != 0 or direction != 0:
             raise InputError(f"layer, direction: a cell has only (0, 0), got ({layer}, {direction})")
-        checked, unbatched = _checked_inputs(model, inputs)
+        checked, unbatched = checked_inputs(model, inputs)
         return model, checked, unbatched
     if not isinstance(model, _LAYERED + _TORCH_CELLS):
         raise InputError(
@@ -46,11 +46,11 @@ def cell_and_inputs(
         outputs = []
         for lower_direction in range(2 if model.bidirectional else 1):
             lower_cell = from_torch(model, lower, lower_direction)
-            checked, batch_flag = _checked_inputs(lower_cell, below)
+            checked, batch_flag = checked_inputs(lower_cell, below)
             unbatched = batch_flag if unbatched is None else unbatched
             outputs.append(_hidden_outputs(lower_cell, checked, lower_direction))  # (T, B, H)
         below = torch.cat(outputs, dim=2)  # (T, B, D·H)
-    checked, batch_flag = _checked_inputs(cell, below)
+    checked, batch_flag = checked_inputs(cell, below)
     unbatched = batch_flag if unbatched is None else unbatched
     return cell, checked.flip(0) if direction == 1 else checked, unbatched
 

@@ -1,6 +1,6 @@
 """Benchmark: the full Lyapunov spectrum against a straightforward QR at every step.
 
-    python bench/spectrum.py [--repeats 5] [--steps 1024] [--hidden 128]
+    python bench/spectrum.py [--repeats 5] [--steps 1024] [--hidden 128] [--threads 2] [--models rnn_tanh,lstm_h_c]
 
 Models: a tanh ``torch.nn.RNN`` (S = H) and a ``torch.nn.LSTM`` on its full (h, c) state
 (S = 2H), torch's default initialisation (seed 0), float64, inputs x_t ~ N(0, 1) of size 32
@@ -120,13 +120,17 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--steps", type=int, default=1024)
     parser.add_argument("--hidden", type=int, default=128)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--models", default="rnn_tanh,lstm_h_c")
     arguments = parser.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(arguments.threads)
     load_before = os.getloadavg()[0]
     dtype = torch.float64
     inputs = torch.randn(arguments.steps, 1, INPUT_SIZE, dtype=dtype, generator=torch.Generator().manual_seed(1))
     models = {}
     for name, kind in (("rnn_tanh", nn.RNN), ("lstm_h_c", nn.LSTM)):
+        if name not in arguments.models.split(","):
+            continue
         torch.manual_seed(0)
         module = kind(INPUT_SIZE, arguments.hidden, dtype=dtype)
         models[name] = bench_model(name, module, inputs, arguments.repeats)

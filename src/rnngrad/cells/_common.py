@@ -7,6 +7,7 @@ import math
 import torch
 from torch import nn
 
+from rnngrad.cells.step_jacobians import StepJacobians
 from rnngrad.errors import InputError, require_positive_int
 
 
@@ -59,6 +60,16 @@ class RecurrentCell(nn.Module):
     def state_size(self) -> int:
         """Size S of the flat state vector s_t (H, or 2H for the LSTM's (h, c))."""
         return self.hidden_size
+
+    def step_jacobians(self, x: torch.Tensor, state: torch.Tensor, steps: int) -> StepJacobians:
+        """J_1..J_N of a run of N steps, for products through time without forming them.
+
+        ``x`` (N·B, I) and ``state`` (N·B, S) hold the N steps one after another (s_{t-1} with
+        x_t for J_t). Dense here; cells with structure return a cheaper operator
+        (:mod:`rnngrad.cells.step_jacobians`).
+        """
+        jacobians = self.forward_and_jacobian(x, state)[1]  # (N·B, S, S)
+        return StepJacobians(jacobians.view(steps, -1, *jacobians.shape[1:]))
 
     def pre_activations(self, x: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The input and recurrent parts of the gate pre-activations, each (B, G·H)."""

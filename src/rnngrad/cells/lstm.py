@@ -41,6 +41,7 @@ from __future__ import annotations
 import torch
 
 from rnngrad.cells._common import RecurrentCell, diagonal_times
+from rnngrad.cells.step_jacobians import HiddenColumnsAndDiagonal
 from rnngrad.errors import InputError
 
 
@@ -94,14 +95,30 @@ class LSTMCell(RecurrentCell):
         self, x: torch.Tensor, state: torch.Tensor, with_jacobian: bool = True
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """One step on the flat state s = (h, c): s_t (B, 2H) and ∂s_t/∂s_{t-1} (B, 2H, 2H)."""
+        state_next, blocks = self._forward_and_blocks(x, state, with_jacobian)
+        return state_next, None if blocks is None else blocks.dense()[0]
+
+    def step_jacobians(self, x: torch.Tensor, state: torch.Tensor, steps: int) -> HiddenColumnsAndDiagonal:
+        """J_1..J_N as the columns of h_{t-1} and the diagonal blocks, never formed."""
+        blocks = self._forward_and_blocks(x, state, True)[1]
+        hidden_columns, diagonal = blocks.hidden_columns[0], blocks.diagonal[0]  # (N·B, 2H, H), (N·B, 2H)
+        return HiddenColumnsAndDiagonal(
+            hidden_columns.view(steps, -1, *hidden_columns.shape[1:]), diagonal.view(steps, -1, diagonal.shape[-1])
+        )
+
+    def _forward_and_blocks(
+        self, x: torch.Tensor, state: torch.Tensor, with_jacobian: bool
+    ) -> tuple[torch.Tensor, HiddenColumnsAndDiagonal | None]:
+        """s_t (B, 2H) and the Jacobian's blocks (4)–(7) for one run of a single step."""
         H = self.hidden_size
         h, c = state[:, :H], state[:, H:]  # (B, H) each
         i, f, g, o = self._gates(x, h)
         c_next = f * c + i * g  # (2)
         tanh_c = torch.tanh(c_next)
         h_next = o * tanh_c  # (3)
+        state_next = torch.cat([h_next, c_next], dim=1)
         if not with_jacobian:
-            return torch.cat([h_next, c_next], dim=1), None
+            return state_next, None
 
         W_i, W_f, W_g, W_o = self.weight_hh.split(H)  # (H, H) each
         dc_dh = diagonal_times(g * i * (1 - i), W_i) + diagonal_times(i * (1 - g * g), W_g)
@@ -109,13 +126,9 @@ class LSTMCell(RecurrentCell):
             dc_dh = dc_dh + diagonal_times(c * f * (1 - f), W_f)  # (4), (B, H, H)
         through_c = o * (1 - tanh_c * tanh_c)  # (B, H)
         dh_dh = diagonal_times(tanh_c * o * (1 - o), W_o) + through_c.unsqueeze(-1) * dc_dh  # (6)
-
-        jacobian = state.new_zeros(state.shape[0], 2 * H, 2 * H)  # (B, 2H, 2H)
-        jacobian[:, :H, :H] = dh_dh
-        jacobian[:, :H, H:] = torch.diag_embed(through_c * f)  # (7)
-        jacobian[:, H:, :H] = dc_dh
-        jacobian[:, H:, H:] = torch.diag_embed(f)  # (5)
-        return torch.cat([h_next, c_next], dim=1), jacobian
+        hidden_columns = torch.cat([dh_dh, dc_dh], dim=1)  # ∂s_t/∂h_{t-1}, (B, 2H, H)
+        diagonal = torch.cat([through_c * f, f], dim=1)  # (7), (5): ∂s_t/∂c_{t-1}, (B, 2H)
+        return state_next, HiddenColumnsAndDiagonal(hidden_columns.unsqueeze(0), diagonal.unsqueeze(0))
 
     def step_jacobian(
         self, x: torch.Tensor, hx: tuple[torch.Tensor, torch.Tensor] | None = None

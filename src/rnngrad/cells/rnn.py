@@ -18,6 +18,7 @@ import torch
 
 from rnngrad.activations import get_activation
 from rnngrad.cells._common import RecurrentCell, diagonal_times
+from rnngrad.cells.step_jacobians import DiagonalTimesWeights
 
 
 class RNNCell(RecurrentCell):
@@ -71,6 +72,11 @@ class RNNCell(RecurrentCell):
             return h_next, None
         jacobian = diagonal_times(self.activation.derivative(a), self.weight_hh)  # (3)
         return h_next, jacobian
+
+    def step_jacobians(self, x: torch.Tensor, state: torch.Tensor, steps: int) -> DiagonalTimesWeights:
+        """J_1..J_N as diag(φ'(a_t)) and the shared W_hh, eq. (3), never formed."""
+        derivatives = self.activation.derivative(self._pre_activation(x, state))  # (N·B, H)
+        return DiagonalTimesWeights(derivatives.view(steps, -1, self.hidden_size), self.weight_hh)
 
     def step_jacobian(self, x: torch.Tensor, hx: torch.Tensor | None = None) -> torch.Tensor:
         """∂h_t/∂h_{t-1} = diag(φ'(a_t)) W_hh, (B, H, H), eq. (3)."""

@@ -35,6 +35,7 @@ certified by :class:`rnngrad.linalg.SpectralNormTracker`.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import math
 from dataclasses import dataclass
@@ -46,7 +47,9 @@ from rnngrad.errors import InputError, require_finite
 from rnngrad.linalg import SpectralNormTracker
 
 _LN10 = math.log(10.0)
-_CHUNK_ELEMENTS = 1 << 22  # step Jacobians built at once: ≤ 32 MiB in float64
+_CHUNK_ELEMENTS = 1 << 22  # products kept at once: ≤ 32 MiB in float64
+_CHUNK_STEPS = 32  # steps a chunk at most, so that norms of one chunk overlap the next's products
+_TINY = {dtype: torch.finfo(dtype).tiny for dtype in (torch.float16, torch.bfloat16, torch.float32, torch.float64)}
 
 
 @dataclass(frozen=True)
@@ -131,24 +134,23 @@ def jacobian_through_time(
     log_spectral[:, T] = torch.log(spectral.norms(product.unsqueeze(0))[0]).double()
     if kept is not None:
         kept[T] = product
-    steps_per_chunk = max(1, _CHUNK_ELEMENTS // (B * S * S))
-    with _flushed_denormals():
+    steps_per_chunk = max(1, min(_CHUNK_STEPS, _CHUNK_ELEMENTS // (B * S * S)))
+    with _flushed_denormals(), _NormsBesideProducts(spectral) as norms:
         for end in range(T, 0, -steps_per_chunk):  # chunk of steps t = start..end-1, backwards
             start = max(0, end - steps_per_chunk)
             n = end - start
             x = inputs[start:end].flatten(0, 1)  # (n·B, I)
             s = states[start:end].flatten(0, 1)  # (n·B, S): s_t for t = start..end-1
-            jacobians = cell.forward_and_jacobian(x, s)[1].view(n, B, S, S)  # J_{t+1}
-            by_lag = torch.empty_like(jacobians)  # M_t for t = end-1 down to start, (n, B, S, S)
-            for i in range(n - 1, -1, -1):
-                t = start + i
-                product = product @ jacobians[i]  # (2)
-                scale = torch.linalg.matrix_norm(product)  # (B,)
-                product = product / torch.where(scale > 0, scale, 1.0).view(B, 1, 1)
-                log_scale[:, t] = log_scale[:, t + 1] + torch.log(scale).double()  # (3)
-                by_lag[n - 1 - i] = product
-            sigma = spectral.norms(by_lag).flip(0)  # (n, B), back in order of t
-            log_spectral[:, start:end] = torch.log(sigma.double()).T
+            jacobians = cell.step_jacobians(x, s, n)  # J_{t+1}, never formed where structured
+            by_lag = inputs.new_empty(n, B, S, S)  # M_t for t = end-1 down to start
+            scales = inputs.new_empty(n, B, 1, 1)  # ‖P_{t+1} J_{t+1}‖_F, eq. (3)
+            for k in range(n):  # lag order: t = end-1-k
+                product = jacobians.left_times(n - 1 - k, product)  # (2)
+                scale = torch.linalg.vector_norm(product, dim=(-2, -1), keepdim=True, out=scales[k])
+                product = torch.div(product, scale.clamp_min(_TINY[product.dtype]), out=by_lag[k])
+            log_tail = torch.cat([log_scale[:, end : end + 1].T, torch.log(scales.view(n, B)).double()])
+            log_scale[:, start:end] = log_tail.cumsum(0)[1:].flip(0).T  # (3), sequential sums
+            norms.submit(start, end, by_lag)
             if kept is not None:
                 kept[start:end] = by_lag.flip(0)
             if log_carousel is not None:
@@ -156,7 +158,8 @@ def jacobian_through_time(
                 sums = log_forget.flip(0).cumsum(0).flip(0) + log_carousel_tail  # (4), (n, B, H)
                 log_carousel_tail = sums[0]
                 log_carousel[:, start:end] = sums.max(dim=2).values.T
-            del jacobians
+    for start, end, sigma in norms.results():
+        log_spectral[:, start:end] = torch.log(sigma.flip(0).double()).T  # back in order of t
 
     log_frobenius = log_scale.clone()
     log_frobenius[:, T] = 0.5 * math.log(S)  # ‖I‖_F = √S; M_t is normalised for t < T only
@@ -175,6 +178,42 @@ def jacobian_through_time(
         log_scale=(log_scale.squeeze(0) if unbatched else log_scale) if keep_products else None,
         normalized_products=kept,
     )
+
+
+class _NormsBesideProducts:
+    """σ_1 of each chunk of products, on a second thread while the next chunk is multiplied.
+
+    The products are a chain of small matrix products (one intra-op thread is all they can use)
+    and the tracker works on finished chunks in order, so with two or more threads the two run
+    side by side, each on one intra-op thread (torch releases the GIL inside its kernels). With
+    one thread the norms run in line. Results come back in submission order.
+    """
+
+    def __init__(self, tracker: SpectralNormTracker) -> None:
+        self.tracker = tracker
+        self.threads = torch.get_num_threads()
+        self.pool = None
+        self.pending: list[tuple[int, int, object]] = []
+
+    def __enter__(self) -> "_NormsBesideProducts":
+        if self.threads > 1:
+            torch.set_num_threads(1)
+            self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, initializer=torch.set_flush_denormal, initargs=(True,))
+        return self
+
+    def submit(self, start: int, end: int, matrices: torch.Tensor) -> None:
+        if self.pool is None:
+            self.pending.append((start, end, self.tracker.norms(matrices)))
+        else:
+            self.pending.append((start, end, self.pool.submit(self.tracker.norms, matrices)))
+
+    def results(self) -> list[tuple[int, int, torch.Tensor]]:
+        return [(start, end, result if self.pool is None else result.result()) for start, end, result in self.pending]
+
+    def __exit__(self, *exc_info) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)  # a failed product must not leave the tracker running
+            torch.set_num_threads(self.threads)
 
 
 @contextlib.contextmanager

@@ -4,7 +4,7 @@
 
 Models: a tanh ``torch.nn.RNN`` (S = H) and a ``torch.nn.LSTM`` on its full (h, c) state
 (S = 2H), torch's default initialisation (seed 0), float64, inputs x_t ~ N(0, 1) of size 32
-(seed 1), one sequence, 2 threads. The baseline is the textbook loop: for each step, build J_t
+(seed 1), one sequence, 2 threads by default. The baseline is the textbook loop: for each step, build J_t
 with the cell, then ``Q, R = torch.linalg.qr(J_t @ Q)``. Every variant runs the whole job from
 the inputs (trajectory included). Repetitions are interleaved (the order rotates each round) and
 times are medians. Prints one JSON object.
@@ -58,8 +58,8 @@ def variants() -> dict[str, dict]:
     return {
         "every_step": {"max_interval": 1},
         "default": {"max_log_condition": None},
-        "budget_18": {"max_log_condition": 18.0},
-        "budget_27": {"max_log_condition": 27.0},
+        "budget_24": {"max_log_condition": 24.0},
+        "budget_30": {"max_log_condition": 30.0},
     }
 
 

@@ -25,8 +25,8 @@ so E need not be formed (a rounding allowance keeps (3) an upper bound). So when
 Q is carried from one product to the next (M_t = M_{t+1} J_{t+1} keeps its column space inside
 M_{t+1}'s) and grown with the directions of E when the bound fails (a randomised range step).
 Q is re-fitted to the dominant space now and then, so it shrinks as the lag grows. Where the
-product is not low-rank (short lags), a dense SVD is used; every value returned is
-either a dense SVD or certified by (2).
+product is not low-rank (short lags), σ_1 comes from the whole spectrum, as the top eigenvalue
+of the Gram matrix M Mᵀ; every value returned is either that or certified by (2).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ import torch
 
 CERTIFY_TOLERANCE = 1e-6  # τ of (2): relative error of σ_1 ≤ τ²/2 = 5e-13
 _KEEP = 0.1 * CERTIFY_TOLERANCE  # directions below this share of σ_1 are dropped from Q
-_EXPANSIONS = 2  # range steps tried before a dense SVD
+_EXPANSIONS = 2  # range steps tried before the whole spectrum
 _EXPANSION_WIDTH = 8  # directions added per range step
 _TRACK_BELOW = 0.75  # start tracking once the numerical rank is ≤ this share of S
 _BLOCK = 16  # matrices certified in one batch with the same Q (then Q is re-fitted and shrinks)
@@ -66,7 +66,7 @@ class SpectralNormTracker:
         self.state_size = state_size
         self.basis: torch.Tensor | None = None  # Q, (B, S, r)
         self.generator = torch.Generator().manual_seed(generator_seed)
-        self.dense_count = 0  # how many matrices needed a dense SVD (for benchmarks)
+        self.dense_count = 0  # how many matrices needed the whole spectrum (for benchmarks)
 
     def norms(self, matrices: torch.Tensor) -> torch.Tensor:
         """σ_1 of a chunk (N, B, S, S) of the sequence, in order -> (N, B)."""
@@ -98,7 +98,7 @@ class SpectralNormTracker:
         return top_eigenvalue[:prefix].sqrt()  # (2)
 
     def _certified_one(self, matrix: torch.Tensor) -> torch.Tensor:
-        """One matrix that the carried Q does not certify: grow Q, else a dense SVD."""
+        """One matrix that the carried Q does not certify: grow Q, else the whole spectrum."""
         sigma = self._certified(matrix)
         return self._dense(matrix) if sigma is None else sigma
 

@@ -42,6 +42,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import math
+import sys
 from dataclasses import dataclass
 
 import torch
@@ -53,7 +54,7 @@ from rnngrad.linalg import SpectralNormTracker
 _LN10 = math.log(10.0)
 _CHUNK_ELEMENTS = 1 << 22  # products kept at once: ≤ 32 MiB in float64
 _CHUNK_STEPS = 32  # steps a chunk at most, so that norms of one chunk overlap the next's products
-_TINY = {dtype: torch.finfo(dtype).tiny for dtype in (torch.float16, torch.bfloat16, torch.float32, torch.float64)}
+_SWITCH_INTERVAL = 2e-4  # s; both threads issue many short ops, each needing the GIL in turn
 
 
 @dataclass(frozen=True)
@@ -134,36 +135,40 @@ def jacobian_through_time(
     kept = inputs.new_empty(T + 1, B, S, S) if keep_products else None
 
     product = torch.eye(S, dtype=inputs.dtype, device=inputs.device).expand(B, S, S)  # P_T = I
-    spectral = SpectralNormTracker(S)
-    log_spectral[:, T] = torch.log(spectral.norms(product.unsqueeze(0))[0]).double()
+    scale = None  # P_T is not normalised: ℓ_T = 0
+    log_spectral[:, T] = torch.log(SpectralNormTracker(S).norms(product.unsqueeze(0))[0]).double()
     if kept is not None:
         kept[T] = product
     steps_per_chunk = max(1, min(_CHUNK_STEPS, _CHUNK_ELEMENTS // (B * S * S)))
-    with _flushed_denormals(), _NormsBesideProducts(spectral) as norms:
+    chunks = -(-T // steps_per_chunk)
+    with _flushed_denormals(), _NormsBesideProducts(S, chunks) as norms:
         for end in range(T, 0, -steps_per_chunk):  # chunk of steps t = start..end-1, backwards
             start = max(0, end - steps_per_chunk)
             n = end - start
             x = inputs[start:end].flatten(0, 1)  # (n·B, I)
             s = states[start:end].flatten(0, 1)  # (n·B, S): s_t for t = start..end-1
             jacobians = cell.step_jacobians(x, s, n)  # J_{t+1}, never formed where structured
-            by_lag = inputs.new_empty(n, B, S, S)  # M_t for t = end-1 down to start
-            scales = inputs.new_empty(n, B, 1, 1)  # ‖P_{t+1} J_{t+1}‖_F, eq. (3)
+            # R_t = M_{t+1} J_{t+1}: the product before its normalisation, M_t = R_t / ‖R_t‖_F (3)
+            by_lag = inputs.new_empty(n, B, S, S)  # R_t for t = end-1 down to start
+            scales = inputs.new_empty(n, B, 1, 1)  # ‖R_t‖_F
             for k in range(n):  # lag order: t = end-1-k
-                product = jacobians.left_times(n - 1 - k, product)  # (2)
+                product = jacobians.left_times(n - 1 - k, product, scale, out=by_lag[k])  # (2)
                 scale = torch.linalg.vector_norm(product, dim=(-2, -1), keepdim=True, out=scales[k])
-                product = torch.div(product, scale.clamp_min(_TINY[product.dtype]), out=by_lag[k])
+                scale = torch.where(scale > 0, scale, 1.0)  # a zero product stays zero
             log_tail = torch.cat([log_scale[:, end : end + 1].T, torch.log(scales.view(n, B)).double()])
             log_scale[:, start:end] = log_tail.cumsum(0)[1:].flip(0).T  # (3), sequential sums
-            norms.submit(start, end, by_lag)
+            norms.submit(start, end, by_lag, scales)
             if kept is not None:
-                kept[start:end] = by_lag.flip(0)
+                kept[start:end] = (by_lag / torch.where(scales > 0, scales, 1.0)).flip(0)
             if log_carousel is not None:
                 log_forget = cell.log_forget_gate(x, s).double().view(n, B, -1)  # log f_{t+1}
                 sums = log_forget.flip(0).cumsum(0).flip(0) + log_carousel_tail  # (4), (n, B, H)
                 log_carousel_tail = sums[0]
                 log_carousel[:, start:end] = sums.max(dim=2).values.T
-    for start, end, sigma in norms.results():
-        log_spectral[:, start:end] = torch.log(sigma.flip(0).double()).T  # back in order of t
+        for start, end, sigma, frobenius in norms.results():  # σ_1(R_t), ‖R_t‖_F in lag order
+            log_ratio = torch.log(sigma.double()) - torch.log(frobenius.view(sigma.shape).double())
+            log_ratio = torch.where(frobenius.view(sigma.shape) > 0, log_ratio, 0.0)  # σ_1(M_t); ℓ_t = −inf
+            log_spectral[:, start:end] = log_ratio.flip(0).T  # back in order of t
 
     log_frobenius = log_scale.clone()
     log_frobenius[:, T] = 0.5 * math.log(S)  # ‖I‖_F = √S; M_t is normalised for t < T only
@@ -185,39 +190,64 @@ def jacobian_through_time(
 
 
 class _NormsBesideProducts:
-    """σ_1 of each chunk of products, on a second thread while the next chunk is multiplied.
+    """σ_1 of each chunk of products, partly on a second thread while the products run.
 
-    The products are a chain of small matrix products (one intra-op thread is all they can use)
-    and the tracker works on finished chunks in order, so with two or more threads the two run
-    side by side, each on one intra-op thread (torch releases the GIL inside its kernels). With
-    one thread the norms run in line. Results come back in submission order.
+    The products are a chain of small matrix products (one intra-op thread is all they can use),
+    so with two or more threads the norms run beside them, each side on one intra-op thread
+    (torch releases the GIL inside its kernels). The chunks are split in two runs of lags, each
+    with its own tracker: a worker certifies the first run (short lags, the costly part) as its
+    chunks come, and the calling thread the second run once the products are done. The split
+    does not depend on the thread count, so neither do the values; with one thread both runs
+    are done in line.
     """
 
-    def __init__(self, tracker: SpectralNormTracker) -> None:
-        self.tracker = tracker
+    def __init__(self, state_size: int, chunks: int) -> None:
+        self.first_run = (chunks + 1) // 2  # chunks for the worker: lags up to about T/2
+        self.trackers = (SpectralNormTracker(state_size), SpectralNormTracker(state_size))
         self.threads = torch.get_num_threads()
-        self.pool = None
-        self.pending: list[tuple[int, int, object]] = []
+        self.pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self.submitted: list[tuple[int, int, torch.Tensor | concurrent.futures.Future]] = []
 
     def __enter__(self) -> "_NormsBesideProducts":
         if self.threads > 1:
             torch.set_num_threads(1)
-            self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, initializer=torch.set_flush_denormal, initargs=(True,))
+            self.switch_interval = sys.getswitchinterval()
+            sys.setswitchinterval(min(self.switch_interval, _SWITCH_INTERVAL))
+            self.pool = concurrent.futures.ThreadPoolExecutor(
+                max_workers=1, initializer=torch.set_flush_denormal, initargs=(True,)
+            )
         return self
 
-    def submit(self, start: int, end: int, matrices: torch.Tensor) -> None:
-        if self.pool is None:
-            self.pending.append((start, end, self.tracker.norms(matrices)))
+    def submit(self, start: int, end: int, products: torch.Tensor, frobenius: torch.Tensor) -> None:
+        """Queue a chunk of products (n, B, S, S) for steps t = start..end-1, in lag order, with
+        their Frobenius norms (n, B, 1, 1), which the tracker's bound (3) can use."""
+        if len(self.submitted) >= self.first_run:  # second run: after the products
+            sigma = None
+        elif self.pool is None:
+            sigma = self.trackers[0].norms(products, frobenius)
         else:
-            self.pending.append((start, end, self.pool.submit(self.tracker.norms, matrices)))
+            sigma = self.pool.submit(self.trackers[0].norms, products, frobenius)
+        self.submitted.append((start, end, products, frobenius, sigma))
 
-    def results(self) -> list[tuple[int, int, torch.Tensor]]:
-        return [(start, end, result if self.pool is None else result.result()) for start, end, result in self.pending]
+    def results(self) -> list[tuple[int, int, torch.Tensor, torch.Tensor]]:
+        """(start, end, σ_1 (n, B), Frobenius norms) for every chunk, in submission order."""
+        second_run = [
+            self.trackers[1].norms(products, frobenius) for _, _, products, frobenius, _ in self.submitted[self.first_run :]
+        ]  # while the worker may still be on the first run
+        first_run = [
+            sigma.result() if isinstance(sigma, concurrent.futures.Future) else sigma
+            for *_, sigma in self.submitted[: self.first_run]
+        ]
+        return [
+            (start, end, sigma, frobenius)
+            for (start, end, _, frobenius, _), sigma in zip(self.submitted, first_run + second_run)
+        ]
 
     def __exit__(self, *exc_info) -> None:
         if self.pool is not None:
-            self.pool.shutdown(wait=True)  # a failed product must not leave the tracker running
+            self.pool.shutdown(wait=True)  # a failed product must not leave the worker running
             torch.set_num_threads(self.threads)
+            sys.setswitchinterval(self.switch_interval)
 
 
 @contextlib.contextmanager

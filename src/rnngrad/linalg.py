@@ -41,7 +41,7 @@ _TRACK_BELOW = 0.75  # start tracking once the numerical rank is ≤ this share 
 _BLOCK = 16  # matrices certified in one batch with the same Q (then Q is re-fitted and shrinks)
 
 
-def _missed_energy(matrices: torch.Tensor, Q: torch.Tensor, C: torch.Tensor) -> torch.Tensor:
+def _missed_energy(matrices: torch.Tensor, Q: torch.Tensor, C: torch.Tensor, frobenius: torch.Tensor | None) -> torch.Tensor:
     """An upper bound on ‖E‖_F² = ‖M‖_F² − ‖C‖_F², eq. (3), without forming E.
 
     In float64 the subtraction is rounded by at most ~S·ε·‖M‖_F² (the Gram sums and Q's
@@ -50,7 +50,9 @@ def _missed_energy(matrices: torch.Tensor, Q: torch.Tensor, C: torch.Tensor) -> 
     """
     if matrices.dtype != torch.float64:
         return torch.linalg.matrix_norm(matrices - Q @ C).square()
-    energy = torch.linalg.vector_norm(matrices, dim=(-2, -1)).square()  # ‖M‖_F²
+    if frobenius is None:
+        frobenius = torch.linalg.vector_norm(matrices, dim=(-2, -1))
+    energy = frobenius.view(matrices.shape[:-2]).square()  # ‖M‖_F²
     captured = torch.linalg.vector_norm(C, dim=(-2, -1)).square()  # ‖C‖_F² = ‖QᵀM‖_F²
     allowance = 8 * matrices.shape[-1] * torch.finfo(torch.float64).eps * energy
     return (energy - captured).clamp_min(0.0) + allowance
@@ -68,8 +70,11 @@ class SpectralNormTracker:
         self.generator = torch.Generator().manual_seed(generator_seed)
         self.dense_count = 0  # how many matrices needed the whole spectrum (for benchmarks)
 
-    def norms(self, matrices: torch.Tensor) -> torch.Tensor:
-        """σ_1 of a chunk (N, B, S, S) of the sequence, in order -> (N, B)."""
+    def norms(self, matrices: torch.Tensor, frobenius: torch.Tensor | None = None) -> torch.Tensor:
+        """σ_1 of a chunk (N, B, S, S) of the sequence, in order -> (N, B).
+
+        ``frobenius``: ‖M‖_F of each matrix (N, B, ...) if already known (float64 only uses it).
+        """
         sigma = matrices.new_empty(matrices.shape[:2])
         i = 0
         while i < len(matrices):
@@ -77,7 +82,8 @@ class SpectralNormTracker:
                 sigma[i] = self._dense(matrices[i])
                 i += 1
                 continue
-            certified = self._certified_prefix(matrices[i : i + _BLOCK])  # (n', B) for a prefix
+            block_frobenius = None if frobenius is None else frobenius[i : i + _BLOCK]
+            certified = self._certified_prefix(matrices[i : i + _BLOCK], block_frobenius)  # for a prefix
             sigma[i : i + len(certified)] = certified
             i += len(certified)
             if len(certified) == 0:
@@ -85,11 +91,11 @@ class SpectralNormTracker:
                 i += 1
         return sigma
 
-    def _certified_prefix(self, matrices: torch.Tensor) -> torch.Tensor:
+    def _certified_prefix(self, matrices: torch.Tensor, frobenius: torch.Tensor | None) -> torch.Tensor:
         """σ_1 by (2) with the carried Q for the longest prefix of the chunk that certifies."""
         Q = self.basis.unsqueeze(0)  # (1, B, S, r)
         C = Q.mT @ matrices  # (N, B, r, S), eq. (1)
-        missed = _missed_energy(matrices, Q, C)  # ≥ ‖E‖_F², (N, B)
+        missed = _missed_energy(matrices, Q, C, frobenius)  # ≥ ‖E‖_F², (N, B)
         top_eigenvalue = torch.linalg.eigvalsh(C @ C.mT)[..., -1]  # σ_1(C)², (N, B)
         ok = (missed <= CERTIFY_TOLERANCE**2 * top_eigenvalue).all(dim=1)  # (N,)
         prefix = len(ok) if bool(ok.all()) else int(ok.int().argmin())

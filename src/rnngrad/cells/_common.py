@@ -73,11 +73,10 @@ class RecurrentCell(nn.Module):
 
     def pre_activations(self, x: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The input and recurrent parts of the gate pre-activations, each (B, G·H)."""
-        from_input = x @ self.weight_ih.T  # (B, G·H)
-        from_hidden = h @ self.weight_hh.T  # (B, G·H)
-        if self.bias_ih is not None:
-            from_input = from_input + self.bias_ih
-            from_hidden = from_hidden + self.bias_hh
+        if self.bias_ih is None:
+            return x @ self.weight_ih.T, h @ self.weight_hh.T  # (B, G·H) each
+        from_input = torch.addmm(self.bias_ih, x, self.weight_ih.T)  # W_ih x + b_ih, (B, G·H)
+        from_hidden = torch.addmm(self.bias_hh, h, self.weight_hh.T)  # W_hh h + b_hh, (B, G·H)
         return from_input, from_hidden
 
     def batched_input(self, x: torch.Tensor) -> tuple[torch.Tensor, bool]:

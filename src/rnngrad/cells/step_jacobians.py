@@ -47,9 +47,12 @@ class StepJacobians:
         """J_step · Y: (B, S, k)."""
         return self.jacobians[step] @ frame
 
-    def left_times(self, step: int, product: torch.Tensor) -> torch.Tensor:
-        """P · J_step: (B, k, S)."""
-        return product @ self.jacobians[step]
+    def left_times(
+        self, step: int, product: torch.Tensor, scale: torch.Tensor | None = None, out: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """(P / scale) · J_step: (B, k, S); ``scale`` (B, 1, 1) or None for 1; into ``out`` if given."""
+        result = torch.matmul(product, self.jacobians[step], out=out)
+        return result if scale is None else result.div_(scale)
 
     def dense(self, step: int | None = None) -> torch.Tensor:
         """J_step as a matrix (B, S, S), or every J (N, B, S, S) when ``step`` is None."""
@@ -68,8 +71,13 @@ class DiagonalTimesWeights(StepJacobians):
     def times(self, step: int, frame: torch.Tensor) -> torch.Tensor:
         return self.derivatives[step].unsqueeze(-1) * (self.weight @ frame)  # (1)
 
-    def left_times(self, step: int, product: torch.Tensor) -> torch.Tensor:
-        return (product * self.derivatives[step].unsqueeze(-2)) @ self.weight  # (1)
+    def left_times(
+        self, step: int, product: torch.Tensor, scale: torch.Tensor | None = None, out: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        derivatives = self.derivatives[step].unsqueeze(-2)  # (B, 1, H)
+        if scale is not None:
+            derivatives = derivatives / scale  # the scale folded into the diagonal: H numbers, not H²
+        return torch.matmul(product * derivatives, self.weight, out=out)  # (1)
 
     def dense(self, step: int | None = None) -> torch.Tensor:
         derivatives = self.derivatives if step is None else self.derivatives[step]
@@ -93,11 +101,14 @@ class HiddenColumnsAndDiagonal(StepJacobians):
         product[:, H:].addcmul_(e[:, H:], cell_rows)
         return product
 
-    def left_times(self, step: int, product: torch.Tensor) -> torch.Tensor:
+    def left_times(
+        self, step: int, product: torch.Tensor, scale: torch.Tensor | None = None, out: torch.Tensor | None = None
+    ) -> torch.Tensor:
         H = self.hidden_columns.shape[-1]
+        product = product if scale is None else product / scale
         e = self.diagonal[step].unsqueeze(-2)  # (B, 1, 2H)
         cell_columns = product[..., :H] * e[..., :H] + product[..., H:] * e[..., H:]  # (B, k, H)
-        return torch.cat([product @ self.hidden_columns[step], cell_columns], dim=-1)  # (3)
+        return torch.cat([product @ self.hidden_columns[step], cell_columns], dim=-1, out=out)  # (3)
 
     def dense(self, step: int | None = None) -> torch.Tensor:
         hidden_columns = self.hidden_columns if step is None else self.hidden_columns[step]

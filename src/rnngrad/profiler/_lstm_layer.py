@@ -100,7 +100,8 @@ class LSTMLayer(torch.autograd.Function):
         sigmoid_steps = slots[:, :, :3].unbind(0)  # T × (B, 3, H): o, i, f
         o_steps, i_steps, f_steps, g_steps = (slots[:, :, k].unbind(0) for k in range(4))
         c_steps, tc_steps = cells.unbind(0), tanh_cells.unbind(0)
-        m_steps, h_steps = cell_outputs.unbind(0), outputs.unbind(0)
+        h_steps = outputs.unbind(0)
+        m_steps = h_steps if w_hr is None else cell_outputs.unbind(0)
         h_prev, c_prev = h0, c0
         for t in range(steps):
             a_steps[t].addmm_(h_prev, w_hh_t)  # (1)
@@ -153,13 +154,13 @@ class LSTMLayer(torch.autograd.Function):
         steps, batch, _, hidden = factors.shape
 
         hidden_grad = direct_gradient(spec, grad_output, grad_h_n)  # e_t, becomes δh_t (T, B, P)
-        cell_grad = torch.empty_like(cell_gain)  # δc_t (T, B, H)
+        cell_grad = cell_gain  # step t's gain is overwritten by δc_t once read (T, B, H)
         pre_grad = factors[:, :, :4].view(steps, batch, 4 * hidden)  # becomes δa_t, row stride 5H
         # per-step views; (B, 1, H) ones broadcast over the gate slots
         da_steps, dh_steps = pre_grad.unbind(0), hidden_grad.unbind(0)
         carry_steps, o_steps = factors[:, :, 4:].unbind(0), factors[:, :, :1].unbind(0)
         tail_steps = factors[:, :, 1:].unbind(0)  # slots i, f, g, f-copy
-        dc_steps, gain_steps = cell_grad.unsqueeze(2).unbind(0), cell_gain.unsqueeze(2).unbind(0)
+        dc_steps = cell_grad.unsqueeze(2).unbind(0)  # (B, 1, H) each: gain in, δc_t out
         if w_hr is None:
             dm_steps = hidden_grad.unsqueeze(2).unbind(0)  # δm_t = δh_t
         else:
@@ -178,7 +179,7 @@ class LSTMLayer(torch.autograd.Function):
             rows = end_rows.get(t)
             if rows is not None:  # ∂L/∂c_n enters at each sequence's last valid step
                 carry.index_add_(0, rows, grad_c_n.index_select(0, rows).unsqueeze(1))
-            dc = torch.addcmul(carry, dm, gain_steps[t], out=dc_steps[t])  # (8)
+            dc = torch.addcmul(carry, dm, dc_steps[t], out=dc_steps[t])  # (8)
             tail_steps[t].mul_(dc)  # (10) and the next carry f_t δc_t
             o_steps[t].mul_(dm)  # (9)
             carry = carry_steps[t]

@@ -206,3 +206,24 @@ def test_from_torch_rejects_what_it_cannot_represent():
         from_torch(nn.GRU(3, 4), direction=1)
     with pytest.raises(InputError, match="got Linear"):
         from_torch(nn.Linear(3, 4))
+
+
+# --- run: the states of a whole sequence equal torch.nn's outputs ------------------------------
+
+
+@given(kind=st.sampled_from(["rnn-tanh", "rnn-relu", "lstm", "gru"]), B=sizes, I=sizes, H=sizes, seed=seeds)
+def test_run_equals_torch_modules(kind, B, I, H, seed):
+    arch, _, nonlinearity = kind.partition("-")
+    torch.manual_seed(seed)
+    options = {"nonlinearity": nonlinearity} if arch == "rnn" else {}
+    module = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[arch](I, H, dtype=torch.float64, **options)
+    cell = from_torch(module).requires_grad_(False)
+    inputs = torch.randn(7, B, I, dtype=torch.float64, generator=torch.Generator().manual_seed(seed))
+    initial = torch.randn(B, cell.state_size, dtype=torch.float64, generator=torch.Generator().manual_seed(seed + 1))
+    states = cell.run(inputs, initial)  # (T+1, B, S)
+    hx = (initial[:, :H], initial[:, H:]) if arch == "lstm" else initial
+    hx = tuple(part.unsqueeze(0).contiguous() for part in hx) if arch == "lstm" else hx.unsqueeze(0)
+    with torch.no_grad():
+        output = module(inputs, hx)[0]  # (T, B, H)
+    assert torch.equal(states[0], initial)
+    assert relative_error(states[1:, :, :H], output) <= 1e-12

@@ -39,6 +39,7 @@ second thread while the next chunk's products are multiplied.
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import contextlib
 import math
@@ -52,8 +53,9 @@ from rnngrad.errors import InputError, require_finite
 from rnngrad.linalg import SpectralNormTracker
 
 _LN10 = math.log(10.0)
-_CHUNK_ELEMENTS = 1 << 22  # products kept at once: ≤ 32 MiB in float64
-_CHUNK_STEPS = 32  # steps a chunk at most, so that norms of one chunk overlap the next's products
+_CHUNK_ELEMENTS = 1 << 21  # products in one chunk: ≤ 16 MiB in float64
+_CHUNK_STEPS = 16  # steps a chunk at most, so that norms of one chunk overlap the next's products
+_LOOKAHEAD_ELEMENTS = 1 << 23  # products that may wait for the norms' worker: ≤ 64 MiB in float64
 _SWITCH_INTERVAL = 2e-4  # s; both threads issue many short ops, each needing the GIL in turn
 
 
@@ -83,14 +85,9 @@ class JacobianThroughTime:
 
 def trajectory(cell: RecurrentCell, inputs: torch.Tensor, initial_state: torch.Tensor | None = None) -> torch.Tensor:
     """The flat states s_0..s_T, (T+1, B, S), for inputs (T, B, I) from s_0 (zeros by default)."""
-    T, B, _ = inputs.shape
-    state = cell.initial_state_vector(B, inputs) if initial_state is None else initial_state
-    states = inputs.new_empty(T + 1, B, cell.state_size)  # (T+1, B, S)
-    states[0] = state
+    state = cell.initial_state_vector(inputs.shape[1], inputs) if initial_state is None else initial_state
     with torch.no_grad():
-        for t in range(T):
-            states[t + 1] = state = cell.forward_and_jacobian(inputs[t], state, False)[0]
-    return states
+        return cell.run(inputs, state)
 
 
 @torch.no_grad()
@@ -141,7 +138,7 @@ def jacobian_through_time(
         kept[T] = product
     steps_per_chunk = max(1, min(_CHUNK_STEPS, _CHUNK_ELEMENTS // (B * S * S)))
     chunks = -(-T // steps_per_chunk)
-    with _flushed_denormals(), _NormsBesideProducts(S, chunks) as norms:
+    with _flushed_denormals(), _NormsBesideProducts(chunks, inputs.new_empty, (steps_per_chunk, B, S, S)) as norms:
         for end in range(T, 0, -steps_per_chunk):  # chunk of steps t = start..end-1, backwards
             start = max(0, end - steps_per_chunk)
             n = end - start
@@ -149,7 +146,8 @@ def jacobian_through_time(
             s = states[start:end].flatten(0, 1)  # (n·B, S): s_t for t = start..end-1
             jacobians = cell.step_jacobians(x, s, n)  # J_{t+1}, never formed where structured
             # R_t = M_{t+1} J_{t+1}: the product before its normalisation, M_t = R_t / ‖R_t‖_F (3)
-            by_lag = inputs.new_empty(n, B, S, S)  # R_t for t = end-1 down to start
+            buffer = norms.buffer()
+            by_lag = buffer[:n]  # R_t for t = end-1 down to start, (n, B, S, S)
             scales = inputs.new_empty(n, B, 1, 1)  # ‖R_t‖_F
             for k in range(n):  # lag order: t = end-1-k
                 product = jacobians.left_times(n - 1 - k, product, scale, out=by_lag[k])  # (2)
@@ -157,9 +155,9 @@ def jacobian_through_time(
                 scale = torch.where(scale > 0, scale, 1.0)  # a zero product stays zero
             log_tail = torch.cat([log_scale[:, end : end + 1].T, torch.log(scales.view(n, B)).double()])
             log_scale[:, start:end] = log_tail.cumsum(0)[1:].flip(0).T  # (3), sequential sums
-            norms.submit(start, end, by_lag, scales)
             if kept is not None:
                 kept[start:end] = (by_lag / torch.where(scales > 0, scales, 1.0)).flip(0)
+            norms.submit(start, end, buffer, scales)  # the buffer is not touched again
             if log_carousel is not None:
                 log_forget = cell.log_forget_gate(x, s).double().view(n, B, -1)  # log f_{t+1}
                 sums = log_forget.flip(0).cumsum(0).flip(0) + log_carousel_tail  # (4), (n, B, H)
@@ -196,17 +194,26 @@ class _NormsBesideProducts:
     so with two or more threads the norms run beside them, each side on one intra-op thread
     (torch releases the GIL inside its kernels). The chunks are split in two runs of lags, each
     with its own tracker: a worker certifies the first run (short lags, the costly part) as its
-    chunks come, and the calling thread the second run once the products are done. The split
-    does not depend on the thread count, so neither do the values; with one thread both runs
-    are done in line.
+    chunks come, and the calling thread the second run, each chunk as soon as it is multiplied.
+    The split does not depend on the thread count, so neither do the values; with one thread
+    both runs are done in line.
+
+    Chunk buffers are recycled: at most ``_LOOKAHEAD_ELEMENTS`` products wait for the worker
+    (memory stays bounded whatever T is), and fresh memory, whose first touch costs a page fault
+    per 4 KiB, is touched as little as that allows.
     """
 
-    def __init__(self, state_size: int, chunks: int) -> None:
+    def __init__(self, chunks: int, allocate, chunk_shape: tuple[int, ...]) -> None:
         self.first_run = (chunks + 1) // 2  # chunks for the worker: lags up to about T/2
+        state_size = chunk_shape[-1]
         self.trackers = (SpectralNormTracker(state_size), SpectralNormTracker(state_size))
+        self.allocate, self.chunk_shape = allocate, chunk_shape
         self.threads = torch.get_num_threads()
         self.pool: concurrent.futures.ThreadPoolExecutor | None = None
-        self.submitted: list[tuple[int, int, torch.Tensor | concurrent.futures.Future]] = []
+        self.spans: list[tuple[int, int, torch.Tensor]] = []  # (start, end, Frobenius norms)
+        self.sigmas: dict[int, torch.Tensor] = {}  # chunk index -> σ_1 (n, B)
+        self.free: list[torch.Tensor] = []  # buffers no one reads
+        self.waiting: collections.deque = collections.deque()  # (index, future, buffer)
 
     def __enter__(self) -> "_NormsBesideProducts":
         if self.threads > 1:
@@ -218,30 +225,34 @@ class _NormsBesideProducts:
             )
         return self
 
-    def submit(self, start: int, end: int, products: torch.Tensor, frobenius: torch.Tensor) -> None:
-        """Queue a chunk of products (n, B, S, S) for steps t = start..end-1, in lag order, with
-        their Frobenius norms (n, B, 1, 1), which the tracker's bound (3) can use."""
-        if len(self.submitted) >= self.first_run:  # second run: after the products
-            sigma = None
-        elif self.pool is None:
-            sigma = self.trackers[0].norms(products, frobenius)
+    def buffer(self) -> torch.Tensor:
+        """A chunk buffer (steps, B, S, S) to fill; waits for the worker if too many are queued."""
+        if self.free:
+            return self.free.pop()
+        if len(self.waiting) * math.prod(self.chunk_shape) >= _LOOKAHEAD_ELEMENTS:
+            index, future, buffer = self.waiting.popleft()
+            self.sigmas[index] = future.result()
+            return buffer
+        return self.allocate(self.chunk_shape)
+
+    def submit(self, start: int, end: int, buffer: torch.Tensor, frobenius: torch.Tensor) -> None:
+        """Hand over the products R_t (in lag order, for t = end-1 down to start) in ``buffer``
+        with their Frobenius norms (n, B, 1, 1), which the tracker's bound (3) reuses."""
+        index, products = len(self.spans), buffer[: end - start]
+        self.spans.append((start, end, frobenius))
+        tracker = self.trackers[0 if index < self.first_run else 1]
+        if self.pool is None or index >= self.first_run:
+            self.sigmas[index] = tracker.norms(products, frobenius)
+            self.free.append(buffer)
         else:
-            sigma = self.pool.submit(self.trackers[0].norms, products, frobenius)
-        self.submitted.append((start, end, products, frobenius, sigma))
+            self.waiting.append((index, self.pool.submit(tracker.norms, products, frobenius), buffer))
 
     def results(self) -> list[tuple[int, int, torch.Tensor, torch.Tensor]]:
         """(start, end, σ_1 (n, B), Frobenius norms) for every chunk, in submission order."""
-        second_run = [
-            self.trackers[1].norms(products, frobenius) for _, _, products, frobenius, _ in self.submitted[self.first_run :]
-        ]  # while the worker may still be on the first run
-        first_run = [
-            sigma.result() if isinstance(sigma, concurrent.futures.Future) else sigma
-            for *_, sigma in self.submitted[: self.first_run]
-        ]
-        return [
-            (start, end, sigma, frobenius)
-            for (start, end, _, frobenius, _), sigma in zip(self.submitted, first_run + second_run)
-        ]
+        for index, future, _ in self.waiting:
+            self.sigmas[index] = future.result()
+        self.waiting.clear()
+        return [(start, end, self.sigmas[index], frobenius) for index, (start, end, frobenius) in enumerate(self.spans)]
 
     def __exit__(self, *exc_info) -> None:
         if self.pool is not None:

@@ -61,6 +61,15 @@ class RecurrentCell(nn.Module):
         """Size S of the flat state vector s_t (H, or 2H for the LSTM's (h, c))."""
         return self.hidden_size
 
+    def run(self, inputs: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
+        """The flat states s_0..s_T, (T+1, B, S), for inputs (T, B, I) from s_0 = ``state`` (B, S)."""
+        T, B, _ = inputs.shape
+        states = inputs.new_empty(T + 1, B, self.state_size)
+        states[0] = state
+        for t in range(T):
+            states[t + 1] = state = self.forward_and_jacobian(inputs[t], state, False)[0]
+        return states
+
     def step_jacobians(self, x: torch.Tensor, state: torch.Tensor, steps: int) -> StepJacobians:
         """J_1..J_N of a run of N steps, for products through time without forming them.
 
@@ -74,10 +83,10 @@ class RecurrentCell(nn.Module):
     def pre_activations(self, x: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The input and recurrent parts of the gate pre-activations, each (B, G·H)."""
         if self.bias_ih is None:
-            return x @ self.weight_ih.T, h @ self.weight_hh.T  # (B, G·H) each
-        from_input = torch.addmm(self.bias_ih, x, self.weight_ih.T)  # W_ih x + b_ih, (B, G·H)
-        from_hidden = torch.addmm(self.bias_hh, h, self.weight_hh.T)  # W_hh h + b_hh, (B, G·H)
-        return from_input, from_hidden
+            return x @ self.weight_ih.T, h @ self.weight_hh.T  # (..., G·H) each
+        if x.dim() == 2 and h.dim() == 2:  # one fused op each for the common (B, ·) case
+            return torch.addmm(self.bias_ih, x, self.weight_ih.T), torch.addmm(self.bias_hh, h, self.weight_hh.T)
+        return x @ self.weight_ih.T + self.bias_ih, h @ self.weight_hh.T + self.bias_hh
 
     def batched_input(self, x: torch.Tensor) -> tuple[torch.Tensor, bool]:
         """Return ``x`` as (B, I) and whether it came unbatched (I,), checking its size."""

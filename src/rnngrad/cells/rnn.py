@@ -73,6 +73,21 @@ class RNNCell(RecurrentCell):
         jacobian = diagonal_times(self.activation.derivative(a), self.weight_hh)  # (3)
         return h_next, jacobian
 
+    def run(self, inputs: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
+        """s_0..s_T (T+1, B, H) from s_0 = ``state``, with W_ih x_t + b_ih + b_hh for all t in one
+        product, so each step is one product and φ."""
+        T, B, _ = inputs.shape
+        from_input = inputs.flatten(0, 1) @ self.weight_ih.T  # (T·B, H)
+        if self.bias_ih is not None:
+            from_input += self.bias_ih + self.bias_hh
+        from_input = from_input.view(T, B, self.hidden_size)
+        states = inputs.new_empty(T + 1, B, self.hidden_size)
+        states[0] = state
+        weight_hh_t = self.weight_hh.T
+        for t in range(T):
+            states[t + 1] = state = self.activation.function(torch.addmm(from_input[t], state, weight_hh_t))  # (1), (2)
+        return states
+
     def step_jacobians(self, x: torch.Tensor, state: torch.Tensor, steps: int) -> DiagonalTimesWeights:
         """J_1..J_N as diag(φ'(a_t)) and the shared W_hh, eq. (3), never formed."""
         derivatives = self.activation.derivative(self._pre_activation(x, state))  # (N·B, H)

@@ -55,6 +55,7 @@ from rnngrad.linalg import SpectralNormTracker
 _LN10 = math.log(10.0)
 _CHUNK_ELEMENTS = 1 << 21  # products in one chunk: ≤ 16 MiB in float64
 _CHUNK_STEPS = 16  # steps a chunk at most, so that norms of one chunk overlap the next's products
+_FIRST_RUN = 0.5  # share of the chunks whose norms the worker takes (the short lags: the costly part)
 _LOOKAHEAD_ELEMENTS = 1 << 23  # products that may wait for the norms' worker: ≤ 64 MiB in float64
 _SWITCH_INTERVAL = 2e-4  # s; both threads issue many short ops, each needing the GIL in turn
 
@@ -204,7 +205,7 @@ class _NormsBesideProducts:
     """
 
     def __init__(self, chunks: int, allocate, chunk_shape: tuple[int, ...]) -> None:
-        self.first_run = (chunks + 1) // 2  # chunks for the worker: lags up to about T/2
+        self.first_run = math.ceil(_FIRST_RUN * chunks)  # chunks for the worker: the shorter lags
         state_size = chunk_shape[-1]
         self.trackers = (SpectralNormTracker(state_size), SpectralNormTracker(state_size))
         self.allocate, self.chunk_shape = allocate, chunk_shape

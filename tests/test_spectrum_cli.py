@@ -53,6 +53,19 @@ def test_k_warmup_relu_npy_and_layer(tmp_path):
     assert [e for e in exponents if e is not None] == pytest.approx([e for e, f in zip(expected, exponents) if f is not None], abs=1e-12)
 
 
+def test_max_log_condition_trades_bottom_accuracy_for_fewer_factorisations(tmp_path):
+    module, checkpoint = save_module(tmp_path, "lstm")
+    inputs, inputs_path = save_inputs(tmp_path, T=200)
+    result = invoke("--checkpoint", checkpoint, "--inputs", inputs_path, "--max-log-condition", "30", "--json")
+    assert result.exit_code == 0, result.output
+    exponents = json.loads(result.stdout)["exponents"]
+    fast = spectrum(module, inputs, max_log_condition=30.0, measure=False)
+    exact = spectrum(module, inputs, max_interval=1, measure=False)  # a QR at every step
+    assert exponents == pytest.approx(fast.exponents.tolist(), abs=1e-12)
+    assert fast.factorizations < exact.factorizations
+    assert exponents[:3] == pytest.approx(exact.exponents[:3].tolist(), abs=1e-12)  # the top stay exact
+
+
 def test_readable_table(tmp_path):
     _, checkpoint = save_module(tmp_path, "lstm")
     _, inputs_path = save_inputs(tmp_path)
@@ -87,11 +100,12 @@ def bad_cases(tmp_path: Path) -> dict[str, tuple[list, str]]:
         "missing file": ([gru, tmp_path / "nope.pt"], r"inputs: expected an existing file"),
         "bad nonlinearity": ([gru, good, "--nonlinearity", "sigmoid"], r"nonlinearity: expected one of tanh, relu"),
         "bad layer": ([gru, good, "--layer", "2"], r"layer: expected 0\.\.0, got 2"),
+        "bad budget": ([gru, good, "--max-log-condition", "-1"], r"max_log_condition: expected a positive number, got -1"),
     }
 
 
 CASES = ["k larger than the state size", "T shorter than k", "T shorter than all exponents", "warmup too long",
-         "NaN inputs", "inf weights", "missing file", "bad nonlinearity", "bad layer"]
+         "NaN inputs", "inf weights", "missing file", "bad nonlinearity", "bad layer", "bad budget"]
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -28,13 +28,16 @@ def spectrum_command(
     warmup: int = typer.Option(0, help="Steps run before averaging starts (default 0: none discarded)."),
     nonlinearity: str = typer.Option("tanh", help="For an RNN checkpoint: tanh or relu."),
     layer: int = typer.Option(0, help="Which layer's state to analyse."),
+    max_log_condition: Optional[float] = typer.Option(
+        None, help="Log-condition budget L per block between QR factorisations (default 12.0 in float64: "
+        "every exponent to ~1e-11). Larger is faster; the top exponents stay exact, the bottom ones lose ~ε·e^L."),
     json_output: bool = typer.Option(False, "--json", help="Print the JSON contract instead of a table."),
 ) -> None:
     """Lyapunov exponents (natural log per step, descending) of s = h, or (h, c) for an LSTM, float64."""
     if checkpoint is None or inputs is None:
         missing = "neither" if checkpoint is None and inputs is None else "only one"
         raise InputError(f"--checkpoint and --inputs: expected both files, got {missing}")
-    result = run_spectrum(SpectrumJob(checkpoint, inputs, k, warmup, nonlinearity, layer))
+    result = run_spectrum(SpectrumJob(checkpoint, inputs, k, warmup, nonlinearity, layer, max_log_condition))
     if json_output:
         print_json(contract_json(result))
     else:

@@ -20,12 +20,13 @@ class SpectrumJob:
     warmup: int = 0  # steps left out of the averages
     nonlinearity: str = "tanh"  # for an RNN: "tanh" or "relu"
     layer: int = 0  # which layer's state s = h (RNN, GRU) or (h, c) (LSTM)
+    max_log_condition: float | None = None  # L per re-orthonormalisation block; None: −⅓ log ε
 
 
 def run_spectrum(job: SpectrumJob) -> Spectrum:
     """Load the checkpoint (float64) and inputs; exponents of ``job.layer`` and the measured rate."""
     module, inputs = load_checkpoint_and_inputs(job.checkpoint, job.inputs, job.nonlinearity)  # (T, I)
-    return spectrum(module, inputs, k=job.k, warmup=job.warmup, layer=job.layer)
+    return spectrum(module, inputs, k=job.k, warmup=job.warmup, layer=job.layer, max_log_condition=job.max_log_condition)
 
 
 def contract_json(result: Spectrum) -> dict:

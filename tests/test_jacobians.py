@@ -154,12 +154,13 @@ def test_batch_matches_examples_one_by_one():
 
 def test_chunked_spectral_norms_equal_unchunked(monkeypatch):
     cell = make_cell("tanh", 3, 5, seed=4)
-    inputs = torch.randn(50, 2, 3, dtype=torch.float64)
+    inputs = torch.randn(50, 2, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(5))
     whole = jacobian_through_time(cell, inputs)
     monkeypatch.setattr(jacobians_module, "_CHUNK_ELEMENTS", 7 * 2 * 25)  # 7 steps a chunk
     chunked = jacobian_through_time(cell, inputs)
+    # the step Jacobians come from one product per chunk, whose rounding may depend on its size
     assert torch.allclose(whole.log10_norm, chunked.log10_norm, rtol=0, atol=1e-12)
-    assert torch.equal(whole.log10_frobenius, chunked.log10_frobenius)
+    assert torch.allclose(whole.log10_frobenius, chunked.log10_frobenius, rtol=0, atol=1e-13)
 
 
 def test_bad_inputs_are_named():

@@ -39,6 +39,7 @@ _EXPANSIONS = 2  # range steps tried before the whole spectrum
 _EXPANSION_WIDTH = 8  # directions added per range step
 _TRACK_BELOW = 0.75  # start tracking once the numerical rank is ≤ this share of S
 _BLOCK = 16  # matrices certified in one batch with the same Q (then Q is re-fitted and shrinks)
+_DENSE_BATCH = 4  # matrices whose whole spectrum is computed in one call
 
 
 def _missed_energy(matrices: torch.Tensor, Q: torch.Tensor, C: torch.Tensor, frobenius: torch.Tensor | None) -> torch.Tensor:
@@ -79,8 +80,9 @@ class SpectralNormTracker:
         i = 0
         while i < len(matrices):
             if self.basis is None:
-                sigma[i] = self._dense(matrices[i])
-                i += 1
+                n = min(_DENSE_BATCH, len(matrices) - i)
+                sigma[i : i + n] = self._dense(matrices[i : i + n])
+                i += n
                 continue
             block_frobenius = None if frobenius is None else frobenius[i : i + _BLOCK]
             certified = self._certified_prefix(matrices[i : i + _BLOCK], block_frobenius)  # for a prefix
@@ -106,7 +108,7 @@ class SpectralNormTracker:
     def _certified_one(self, matrix: torch.Tensor) -> torch.Tensor:
         """One matrix that the carried Q does not certify: grow Q, else the whole spectrum."""
         sigma = self._certified(matrix)
-        return self._dense(matrix) if sigma is None else sigma
+        return self._dense(matrix.unsqueeze(0))[0] if sigma is None else sigma
 
     def _certified(self, matrix: torch.Tensor) -> torch.Tensor | None:
         """σ_1 via (2) with the carried basis, grown up to ``_EXPANSIONS`` times; None if it fails."""
@@ -142,19 +144,22 @@ class SpectralNormTracker:
         keep = int((eigenvalues > _KEEP**2 * eigenvalues[:, -1:]).sum(dim=1).max())
         self.basis = self.basis @ eigenvectors[:, :, -max(keep, 1):]  # (B, S, r')
 
-    def _dense(self, matrix: torch.Tensor) -> torch.Tensor:
-        """σ_1 from the whole spectrum; start tracking once the numerical rank is ≤ 3S/4.
+    def _dense(self, matrices: torch.Tensor) -> torch.Tensor:
+        """σ_1 of a few matrices (n, B, S, S) from their whole spectra -> (n, B); start tracking
+        once the numerical rank of the last one is ≤ 3S/4.
 
         σ_i² are the eigenvalues of the Gram matrix M Mᵀ (a symmetric eigensolver is faster than
         an SVD); σ_1² comes out to a relative error of a few ε, and directions below
-        ``_KEEP``·σ_1 (energy 1e-14 of σ_1², far above ε) are counted reliably.
+        ``_KEEP``·σ_1 (energy 1e-14 of σ_1², far above ε) are counted reliably. The matrices go
+        to LAPACK in one batched call: fewer, longer calls also hold the GIL less often when the
+        tracker runs beside other work.
         """
-        self.dense_count += 1
-        gram = matrix @ matrix.mT  # (B, S, S)
-        eigenvalues = torch.linalg.eigvalsh(gram)  # σ_i², ascending, (B, S)
-        top = eigenvalues[:, -1]  # σ_1²
-        rank = int((eigenvalues > _KEEP**2 * top.unsqueeze(1)).sum(dim=1).max())
+        self.dense_count += len(matrices)
+        gram = matrices @ matrices.mT  # (n, B, S, S)
+        eigenvalues = torch.linalg.eigvalsh(gram)  # σ_i², ascending, (n, B, S)
+        top = eigenvalues[..., -1]  # σ_1², (n, B)
+        rank = int((eigenvalues[-1] > _KEEP**2 * top[-1].unsqueeze(1)).sum(dim=1).max())
         if rank <= _TRACK_BELOW * self.state_size:
-            left = torch.linalg.eigh(gram)[1]  # left singular vectors, ascending σ
+            left = torch.linalg.eigh(gram[-1])[1]  # left singular vectors, ascending σ
             self.basis = left[:, :, -max(rank, 1):].flip(-1).contiguous()
         return top.clamp_min(0.0).sqrt()

@@ -122,6 +122,22 @@ def jacobian_through_time(
                 f"got {tuple(initial_state.shape)}"
             )
         initial_state = require_finite("initial_state", initial_state).to(inputs.dtype)
+    threads = torch.get_num_threads()
+    with _one_intra_op_thread():  # every op below is small; a second thread computes norms
+        return _jacobian_through_time(cell, inputs, initial_state, unbatched, keep_products, threads > 1)
+
+
+def _jacobian_through_time(
+    cell: RecurrentCell,
+    inputs: torch.Tensor,
+    initial_state: torch.Tensor | None,
+    unbatched: bool,
+    keep_products: bool,
+    norms_beside: bool,
+) -> JacobianThroughTime:
+    """:func:`jacobian_through_time` on checked inputs (T, B, I); ``norms_beside``: certify the
+    spectral norms on a second thread while the products run."""
+    T, B, _ = inputs.shape
     states = trajectory(cell, inputs, initial_state)  # (T+1, B, S)
     S = cell.state_size
     is_lstm = isinstance(cell, LSTMCell)
@@ -139,7 +155,8 @@ def jacobian_through_time(
         kept[T] = product
     steps_per_chunk = max(1, min(_CHUNK_STEPS, _CHUNK_ELEMENTS // (B * S * S)))
     chunks = -(-T // steps_per_chunk)
-    with _flushed_denormals(), _NormsBesideProducts(chunks, inputs.new_empty, (steps_per_chunk, B, S, S)) as norms:
+    chunk_shape = (steps_per_chunk, B, S, S)
+    with _flushed_denormals(), _NormsBesideProducts(chunks, inputs.new_empty, chunk_shape, norms_beside) as norms:
         for end in range(T, 0, -steps_per_chunk):  # chunk of steps t = start..end-1, backwards
             start = max(0, end - steps_per_chunk)
             n = end - start
@@ -192,8 +209,8 @@ class _NormsBesideProducts:
     """σ_1 of each chunk of products, partly on a second thread while the products run.
 
     The products are a chain of small matrix products (one intra-op thread is all they can use),
-    so with two or more threads the norms run beside them, each side on one intra-op thread
-    (torch releases the GIL inside its kernels). The chunks are split in two runs of lags, each
+    so when the caller had two or more threads (``parallel``) the norms run beside them, each
+    side on one intra-op thread (torch releases the GIL inside its kernels). The chunks are split in two runs of lags, each
     with its own tracker: a worker certifies the first run (short lags, the costly part) as its
     chunks come, and the calling thread the second run, each chunk as soon as it is multiplied.
     The split does not depend on the thread count, so neither do the values; with one thread
@@ -204,12 +221,12 @@ class _NormsBesideProducts:
     per 4 KiB, is touched as little as that allows.
     """
 
-    def __init__(self, chunks: int, allocate, chunk_shape: tuple[int, ...]) -> None:
+    def __init__(self, chunks: int, allocate, chunk_shape: tuple[int, ...], parallel: bool) -> None:
         self.first_run = math.ceil(_FIRST_RUN * chunks)  # chunks for the worker: the shorter lags
         state_size = chunk_shape[-1]
         self.trackers = (SpectralNormTracker(state_size), SpectralNormTracker(state_size))
         self.allocate, self.chunk_shape = allocate, chunk_shape
-        self.threads = torch.get_num_threads()
+        self.parallel = parallel
         self.pool: concurrent.futures.ThreadPoolExecutor | None = None
         self.spans: list[tuple[int, int, torch.Tensor]] = []  # (start, end, Frobenius norms)
         self.sigmas: dict[int, torch.Tensor] = {}  # chunk index -> σ_1 (n, B)
@@ -217,8 +234,7 @@ class _NormsBesideProducts:
         self.waiting: collections.deque = collections.deque()  # (index, future, buffer)
 
     def __enter__(self) -> "_NormsBesideProducts":
-        if self.threads > 1:
-            torch.set_num_threads(1)
+        if self.parallel:
             self.switch_interval = sys.getswitchinterval()
             sys.setswitchinterval(min(self.switch_interval, _SWITCH_INTERVAL))
             self.pool = concurrent.futures.ThreadPoolExecutor(
@@ -258,8 +274,19 @@ class _NormsBesideProducts:
     def __exit__(self, *exc_info) -> None:
         if self.pool is not None:
             self.pool.shutdown(wait=True)  # a failed product must not leave the worker running
-            torch.set_num_threads(self.threads)
             sys.setswitchinterval(self.switch_interval)
+
+
+@contextlib.contextmanager
+def _one_intra_op_thread():
+    """Run on one intra-op thread: the steps are too small to gain from more (waking a second
+    thread for each small op costs more than the op), and a second thread has other work."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 @contextlib.contextmanager

@@ -31,10 +31,14 @@ with log f computed as logsigmoid, so it cannot underflow either.
 Memory is O(B·S² + T·B·S): the states s_0..s_T are kept and the Jacobians are rebuilt on the
 way back, a chunk of steps at a time, as operators that apply J without forming it where the
 cell has structure (:meth:`~rnngrad.cells.RecurrentCell.step_jacobians`; for the RNN,
-P_{t+1} J_{t+1} = (P_{t+1} ⊙ φ'(a_{t+1})ᵀ) W_hh). Spectral norms are exact: from the whole
-spectrum where the product is far from low-rank, else certified by
-:class:`rnngrad.linalg.SpectralNormTracker`; with two or more threads they are computed on a
-second thread while the next chunk's products are multiplied.
+P_{t+1} J_{t+1} = (P_{t+1} ⊙ φ'(a_{t+1})ᵀ) W_hh). Each step multiplies by the previous
+normalisation as it goes (for the RNN it is folded into φ'), so no extra pass over P is made.
+Spectral norms are exact: from the whole spectrum where the product is far from low-rank, else
+certified by :class:`rnngrad.linalg.SpectralNormTracker`.
+
+Every op is small, so all of it runs on one intra-op thread; given two or more threads, the
+norms of the shorter half of the lags are certified on a second Python thread while the
+products go on (torch releases the GIL inside its kernels), and the rest right after.
 """
 
 from __future__ import annotations

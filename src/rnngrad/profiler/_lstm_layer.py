@@ -86,9 +86,10 @@ class LSTMLayer(torch.autograd.Function):
         with plan.wide():
             if b_ih is None:
                 torch.mm(flat(xs), w_ih_p.t(), out=gates)  # W_ih x_t  (1)
-            else:
+            else:  # the bias rides in the product as a column of ones: no pass over the gates
                 bias = _permute_gates(b_ih + b_hh, hidden, _TO_OIFG)  # (4H,)
-                torch.addmm(bias, flat(xs), w_ih_p.t(), out=gates)
+                with_ones = torch.cat([flat(xs), xs.new_ones(steps * batch, 1)], dim=1)  # (T*B, I+1)
+                torch.mm(with_ones, torch.cat([w_ih_p, bias.unsqueeze(1)], dim=1).t(), out=gates)
         cells = x.new_empty(steps, batch, hidden)  # c_t
         tanh_cells = x.new_empty(steps, batch, hidden)  # tanh(c_t)
         outputs = x.new_empty(steps, batch, projected)  # h_t (T, B, P)

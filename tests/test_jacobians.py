@@ -177,3 +177,21 @@ def test_bad_inputs_are_named():
         cell.weight_hh[0, 0] = float("inf")
     with pytest.raises(InputError, match="weight_hh.*inf"):
         jacobian_through_time(cell, torch.zeros(4, 3, dtype=torch.float64))
+
+
+def test_norms_on_a_second_thread_equal_norms_in_line():
+    """With two threads the norms of the short lags are certified beside the products; the split
+    of the lags is fixed, so the values are the same bit for bit as with one thread."""
+    cell = make_cell("tanh", 4, 24, seed=6)
+    inputs = torch.randn(200, 2, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(6))
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        in_line = jacobian_through_time(cell, inputs)
+        torch.set_num_threads(2)
+        beside = jacobian_through_time(cell, inputs)
+        assert torch.get_num_threads() == 2  # restored after the call
+    finally:
+        torch.set_num_threads(threads)
+    assert torch.equal(in_line.log10_norm, beside.log10_norm)
+    assert torch.equal(in_line.log10_frobenius, beside.log10_frobenius)

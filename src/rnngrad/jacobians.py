@@ -36,9 +36,9 @@ normalisation as it goes (for the RNN it is folded into φ'), so no extra pass o
 Spectral norms are exact: from the whole spectrum where the product is far from low-rank, else
 certified by :class:`rnngrad.linalg.SpectralNormTracker`.
 
-Every op is small, so all of it runs on one intra-op thread; given two or more threads, the
-norms of the shorter half of the lags are certified on a second Python thread while the
-products go on (torch releases the GIL inside its kernels), and the rest right after.
+When a step is small (B·S³ < 2^24 multiply-adds) and torch has two or more threads, all of it
+runs on one intra-op thread, and the norms of the shorter half of the lags are certified on a
+second Python thread while the products go on (torch releases the GIL inside its kernels).
 """
 
 from __future__ import annotations
@@ -47,7 +47,6 @@ import collections
 import concurrent.futures
 import contextlib
 import math
-import sys
 from dataclasses import dataclass
 
 import torch
@@ -61,7 +60,7 @@ _CHUNK_ELEMENTS = 1 << 21  # products in one chunk: ≤ 16 MiB in float64
 _CHUNK_STEPS = 16  # steps a chunk at most, so that norms of one chunk overlap the next's products
 _FIRST_RUN = 0.5  # share of the chunks whose norms the worker takes (the short lags: the costly part)
 _LOOKAHEAD_ELEMENTS = 1 << 23  # products that may wait for the norms' worker: ≤ 64 MiB in float64
-_SWITCH_INTERVAL = 2e-4  # s; both threads issue many short ops, each needing the GIL in turn
+_SMALL_STEP = 1 << 24  # multiply-adds of one step's product (B·S³) below which one thread is best
 
 
 @dataclass(frozen=True)
@@ -126,9 +125,11 @@ def jacobian_through_time(
                 f"got {tuple(initial_state.shape)}"
             )
         initial_state = require_finite("initial_state", initial_state).to(inputs.dtype)
-    threads = torch.get_num_threads()
-    with _one_intra_op_thread():  # every op below is small; a second thread computes norms
-        return _jacobian_through_time(cell, inputs, initial_state, unbatched, keep_products, threads > 1)
+    S = cell.state_size
+    if torch.get_num_threads() == 1 or B * S**3 >= _SMALL_STEP:  # one thread, or steps big enough for all
+        return _jacobian_through_time(cell, inputs, initial_state, unbatched, keep_products, False)
+    with _one_intra_op_thread():  # every op below is small; a second thread certifies norms
+        return _jacobian_through_time(cell, inputs, initial_state, unbatched, keep_products, True)
 
 
 def _jacobian_through_time(
@@ -214,11 +215,11 @@ class _NormsBesideProducts:
 
     The products are a chain of small matrix products (one intra-op thread is all they can use),
     so when the caller had two or more threads (``parallel``) the norms run beside them, each
-    side on one intra-op thread (torch releases the GIL inside its kernels). The chunks are split in two runs of lags, each
-    with its own tracker: a worker certifies the first run (short lags, the costly part) as its
-    chunks come, and the calling thread the second run, each chunk as soon as it is multiplied.
-    The split does not depend on the thread count, so neither do the values; with one thread
-    both runs are done in line.
+    side on one intra-op thread (torch releases the GIL inside its kernels). The chunks are
+    split in two runs of lags, each with its own tracker: a worker certifies the first run
+    (short lags, the costly part) as its chunks come, and the calling thread the second run,
+    each chunk as soon as it is multiplied. The split does not depend on the thread count, so
+    neither do the values; without ``parallel`` both runs are done in line.
 
     Chunk buffers are recycled: at most ``_LOOKAHEAD_ELEMENTS`` products wait for the worker
     (memory stays bounded whatever T is), and fresh memory, whose first touch costs a page fault
@@ -239,8 +240,6 @@ class _NormsBesideProducts:
 
     def __enter__(self) -> "_NormsBesideProducts":
         if self.parallel:
-            self.switch_interval = sys.getswitchinterval()
-            sys.setswitchinterval(min(self.switch_interval, _SWITCH_INTERVAL))
             self.pool = concurrent.futures.ThreadPoolExecutor(
                 max_workers=1, initializer=torch.set_flush_denormal, initargs=(True,)
             )
@@ -278,7 +277,6 @@ class _NormsBesideProducts:
     def __exit__(self, *exc_info) -> None:
         if self.pool is not None:
             self.pool.shutdown(wait=True)  # a failed product must not leave the worker running
-            sys.setswitchinterval(self.switch_interval)
 
 
 @contextlib.contextmanager

@@ -52,6 +52,7 @@ from dataclasses import dataclass
 import torch
 
 from rnngrad.cells import LSTMCell, RecurrentCell
+from rnngrad._threads import one_intra_op_thread
 from rnngrad.errors import InputError, require_finite
 from rnngrad.linalg import SpectralNormTracker
 
@@ -128,7 +129,7 @@ def jacobian_through_time(
     S = cell.state_size
     if torch.get_num_threads() == 1 or B * S**3 >= _SMALL_STEP:  # one thread, or steps big enough for all
         return _jacobian_through_time(cell, inputs, initial_state, unbatched, keep_products, False)
-    with _one_intra_op_thread():  # every op below is small; a second thread certifies norms
+    with one_intra_op_thread():  # every op below is small; a second thread certifies norms
         return _jacobian_through_time(cell, inputs, initial_state, unbatched, keep_products, True)
 
 
@@ -277,18 +278,6 @@ class _NormsBesideProducts:
     def __exit__(self, *exc_info) -> None:
         if self.pool is not None:
             self.pool.shutdown(wait=True)  # a failed product must not leave the worker running
-
-
-@contextlib.contextmanager
-def _one_intra_op_thread():
-    """Run on one intra-op thread: the steps are too small to gain from more (waking a second
-    thread for each small op costs more than the op), and a second thread has other work."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 @contextlib.contextmanager

@@ -10,23 +10,12 @@ from __future__ import annotations
 import multiprocessing
 import queue
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Sequence
 
-import torch
+from rnngrad._threads import one_intra_op_thread
 
 RunProgress = Callable[[int, float], None]  # (run index, fraction of that run done)
 _QUEUE: Any = None  # the worker's progress queue (set by the pool initializer)
-
-
-@contextmanager
-def _one_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _train(index: int, config: dict[str, Any], on_progress: RunProgress | None) -> dict[str, Any]:
@@ -36,7 +25,7 @@ def _train(index: int, config: dict[str, Any], on_progress: RunProgress | None) 
         if on_progress is not None:
             on_progress(index, min(1.0, progress.step / progress.steps))
 
-    with _one_thread():
+    with one_intra_op_thread():
         return train(TrainConfig.from_dict(config), report).to_dict()
 
 

@@ -114,26 +114,27 @@ class LSTMLayer(torch.autograd.Function):
                 torch.mm(m_steps[t], w_hr_t, out=h_steps[t])  # (5)
             h_prev = h_steps[t]
 
-        zero_padding(spec, outputs, cells)
-        h_n, c_n = spec.layout.final_states(outputs), spec.layout.final_states(cells)
-        check_forward(spec, outputs, h_n, "hidden_state")
-        check_forward(spec, cells, c_n, "cell_state")
-        o, i, f, g, f_copy = slots.unbind(2)  # (T, B, H) each, activated
-        spec.recorder.record_forget_gates(spec, f, scratch=f_copy)
+        with plan.wide():  # whole-sequence element-wise passes gain from every thread
+            zero_padding(spec, outputs, cells)
+            h_n, c_n = spec.layout.final_states(outputs), spec.layout.final_states(cells)
+            check_forward(spec, outputs, h_n, "hidden_state")
+            check_forward(spec, cells, c_n, "cell_state")
+            o, i, f, g, f_copy = slots.unbind(2)  # (T, B, H) each, activated
+            spec.recorder.record_forget_gates(spec, f)
 
-        # per-step factors of (8)-(10), vectorised over T, written into buffers that are spent
-        m = cell_outputs  # o tanh(c)
-        f_copy.copy_(f)  # f_t, the carry of (8)
-        f.addcmul_(f, f, value=-1.0)  # f (1 − f)
-        f[1:].mul_(cells[:-1])  # c_{t−1} f (1 − f)  (10)
-        f[0].mul_(c0)
-        cell_gain = torch.addcmul(o, m, tanh_cells, value=-1.0, out=cells)  # o (1 − tanh² c)  (8)
-        torch.addcmul(m, m, o, value=-1.0, out=o)  # tanh(c) o (1 − o)  (9)
-        gi = torch.mul(g, i, out=tanh_cells)
-        torch.addcmul(i, gi, g, value=-1.0, out=g)  # i (1 − g²)  (10)
-        torch.addcmul(gi, gi, i, value=-1.0, out=i)  # g i (1 − i)  (10)
-        del gi, tanh_cells, cells
-        zero_padding(spec, slots, cell_gain)
+            # per-step factors of (8)-(10), vectorised over T, written into buffers that are spent
+            m = cell_outputs  # o tanh(c)
+            f_copy.copy_(f)  # f_t, the carry of (8)
+            f.addcmul_(f, f, value=-1.0)  # f (1 − f)
+            f[1:].mul_(cells[:-1])  # c_{t−1} f (1 − f)  (10)
+            f[0].mul_(c0)
+            cell_gain = torch.addcmul(o, m, tanh_cells, value=-1.0, out=cells)  # o (1 − tanh² c)  (8)
+            torch.addcmul(m, m, o, value=-1.0, out=o)  # tanh(c) o (1 − o)  (9)
+            gi = torch.mul(g, i, out=tanh_cells)
+            torch.addcmul(i, gi, g, value=-1.0, out=g)  # i (1 − g²)  (10)
+            torch.addcmul(gi, gi, i, value=-1.0, out=i)  # g i (1 − i)  (10)
+            del gi, tanh_cells, cells
+            zero_padding(spec, slots, cell_gain)
 
         ctx.spec = spec
         ctx.factors, ctx.cell_gain = slots, cell_gain

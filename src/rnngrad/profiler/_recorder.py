@@ -64,13 +64,10 @@ class Recorder:
             device,
         )
 
-    def record_forget_gates(self, spec: LayerSpec, forget: Tensor, scratch: Tensor) -> None:
-        """Forget-gate statistics from f ``(T, B, H)`` in scan order (called before f is spent).
-
-        ``scratch`` is a spare tensor of f's shape, overwritten here.
-        """
+    def record_forget_gates(self, spec: LayerSpec, forget: Tensor) -> None:
+        """Forget-gate statistics from f ``(T, B, H)`` in scan order (called before f is spent)."""
         layout = spec.layout
-        unit_mean, log_product = forget_gate_statistics(forget, scratch, layout.padding())
+        unit_mean, log_product = forget_gate_statistics(forget, layout.padding())
         unit_mean = layout.scan_order(unit_mean.unsqueeze(2), spec.reverse).squeeze(2)  # (T, B)
         valid_rows = layout.batch if layout.full else (~layout.padding().squeeze(2)).sum(1).clamp_min(1)
         self._forget[spec.key] = (unit_mean.sum(1) / valid_rows, log_product)

@@ -84,14 +84,15 @@ def memory_horizon(by_lag: Tensor, eps: float) -> int:
     return int(after.shape[0])
 
 
-def forget_gate_statistics(forget: Tensor, scratch: Tensor, padding: Tensor | None) -> tuple[Tensor, Tensor]:
+def forget_gate_statistics(forget: Tensor, padding: Tensor | None) -> tuple[Tensor, Tensor]:
     """Mean gate per step and sequence ``(T, B)`` and log carousel product ``(B, H)`` (7).
 
-    ``forget`` is ``(T, B, H)`` in either order; ``scratch`` a tensor of its shape that may be
-    overwritten (it receives log f); ``padding`` ``(T, B, 1)`` bool or None. Padded entries are
-    0. Both results are float64; the sums run in the gates' dtype (ample for a summary).
+    ``forget`` is ``(T, B, H)`` in either order, any strides; ``padding`` ``(T, B, 1)`` bool or
+    None. Padded entries are 0. Both results are float64; the sums run in the gates' dtype
+    (ample for a summary).
     """
-    log_forget = torch.log(forget, out=scratch)  # (T, B, H)
+    # a contiguous copy: torch's log is about 10× slower on a strided view (a gate slot)
+    log_forget = forget.clone(memory_format=torch.contiguous_format).log_()  # (T, B, H)
     unit_mean = forget.sum(2).double() / forget.shape[2]  # (T, B)
     if padding is not None:
         log_forget.masked_fill_(padding, 0.0)

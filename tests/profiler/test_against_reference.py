@@ -138,3 +138,43 @@ def test_random_configurations_match_the_oracle(kind, layers, bidirectional, bat
         assert_close(result.hidden_grad(name, layer, direction), hidden, f"h l{layer} d{direction}")
         if cell is not None:
             assert_close(result.cell_grad(name, layer, direction), cell, f"c l{layer} d{direction}")
+
+
+LSTM_CASES = ["language_model", "projected_lstm", "two_blocks", "lstm_with_state_over_sorted_packed_batch"]
+
+
+@pytest.mark.parametrize("case", LSTM_CASES)
+def test_the_second_thread_beside_the_reverse_scan_changes_nothing(case, monkeypatch):
+    """With 2 threads the LSTM's last-half parameter gradients run on a second thread; with 1,
+    inline. Per-step gradients and parameter gradients agree with the oracle and a plain backward
+    either way."""
+    from rnngrad.profiler import _layer_io
+
+    started = []
+    original = _layer_io.Beside.__init__
+
+    def spy(self, function, args, on_thread):
+        started.append(on_thread)
+        original(self, function, args, on_thread)
+
+    monkeypatch.setattr(_layer_io.Beside, "__init__", spy)
+    threads = torch.get_num_threads()
+    try:
+        for count in (1, 2):
+            torch.set_num_threads(count)
+            started.clear()
+            model, inputs, loss_fn = CASES[case]()
+            loss_fn(model(*inputs)).backward()
+            plain = {name: p.grad.clone() for name, p in model.named_parameters()}
+            model.zero_grad(set_to_none=True)
+            result = profile(model, inputs, loss_fn, accumulate_grad=True)
+            assert started and set(started) == {count == 2}, "the scan's helper ran where expected"
+            for name, parameter in model.named_parameters():
+                assert_close(parameter.grad, plain[name], f"{case} {name}.grad with {count} threads")
+            for (name, layer, direction), (hidden, cell) in reference_gradients(model, inputs, loss_fn).items():
+                label = f"{case} {name} l{layer} d{direction} with {count} threads"
+                assert_close(result.hidden_grad(name, layer, direction), hidden, "h " + label)
+                if cell is not None:
+                    assert_close(result.cell_grad(name, layer, direction), cell, "c " + label)
+    finally:
+        torch.set_num_threads(threads)

@@ -15,16 +15,20 @@ and the per-step totals δh_t (and δc_t) go, in time order, to the recorder.
 from __future__ import annotations
 
 import contextlib
+import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Generic, Iterator, TypeVar
 
 import torch
 from torch import Tensor
 
 from rnngrad.profiler._layout import SequenceLayout
+from rnngrad.profiler._model_state import denormals_flushed
 
 if TYPE_CHECKING:
     from rnngrad.profiler._recorder import Recorder
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,9 @@ class ThreadPlan:
     scheduler tick. Long GEMMs still gain from threads, so :meth:`wide` restores them. Problems
     with big steps (≥ ``SMALL_STEP_FLOPS`` multiply-adds) keep every thread throughout.
 
+    While the steps run on one thread, the other cores would idle; :meth:`beside` runs work
+    that does not depend on the remaining steps there.
+
     Use as ``with ThreadPlan(flops) as plan: ... with plan.wide(): big_gemm()``.
     """
 
@@ -120,6 +127,55 @@ class ThreadPlan:
             yield
         finally:
             torch.set_num_threads(1)
+
+
+    def beside(self, function: Callable[..., T], *args: Any) -> "Beside[T]":
+        """``function(*args)`` on a second thread while narrow (inline otherwise).
+
+        Torch releases the GIL inside each op, so a few long ops there overlap the caller's
+        loop of short ones; many short ops there would contend for the GIL instead.
+        """
+        return Beside(function, args, on_thread=self.narrow)
+
+
+class Beside(Generic[T]):
+    """One call, run on its own thread or inline; :meth:`result` waits for it.
+
+    The thread uses one intra-op thread (the caller's loop holds another core), and takes the
+    caller's per-thread modes: grad mode, and denormal flushing (so the values do not depend on
+    where the call ran).
+    """
+
+    def __init__(self, function: Callable[..., T], args: tuple, on_thread: bool):
+        self._value: T | None = None
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        if on_thread:
+            modes = (torch.is_grad_enabled(), denormals_flushed())
+            self._thread = threading.Thread(target=self._run, args=(function, args, modes), daemon=True)
+            self._thread.start()
+        else:
+            self._run(function, args, None)
+
+    def _run(self, function: Callable[..., T], args: tuple, modes: tuple[bool, bool] | None) -> None:
+        grad_enabled = torch.is_grad_enabled()
+        if modes is not None:  # on the thread
+            torch.set_num_threads(1)
+            grad_enabled, flush = modes
+            torch.set_flush_denormal(flush)
+        try:
+            with torch.set_grad_enabled(grad_enabled):
+                self._value = function(*args)
+        except BaseException as error:  # raised in the caller by result()
+            self._error = error
+
+    def result(self) -> T:
+        """The call's return value, once it has finished; its exception, if it raised."""
+        if self._thread is not None:
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
 SMALL_STEP_FLOPS = 1 << 24  # below this many multiply-adds per step, steps run on one thread

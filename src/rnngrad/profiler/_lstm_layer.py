@@ -30,9 +30,15 @@ The factors of (8)-(10) are computed for all t at once after the forward and sto
 in five slots (K_o, F_i, F_f, F_g, f), where K_o = tanh(c) o (1 − o), F = the factors of (10):
 one product by δc_t then gives δa^{i,f,g} and the next carry f_t δc_t together, so each step
 of the Python loop is one matmul and three element-wise ops.
+
+Both loops run on one intra-op thread (``ThreadPlan``). Once the reverse scan is halfway, the
+gradients (11)-(12) of its finished half are computed on a second thread beside it; the scan's
+own thread does the other half after the loop.
 """
 
 from __future__ import annotations
+
+import functools
 
 import torch
 from torch import Tensor
@@ -46,7 +52,6 @@ from rnngrad.profiler._layer_io import (
     direct_gradient,
     finish_backward,
     flat,
-    recurrent_weight_grad,
     weight_grad,
     zero_padding,
 )
@@ -58,6 +63,26 @@ _TO_IFGO = [1, 2, 3, 0]  # the inverse permutation
 def _permute_gates(tensor: Tensor, hidden: int, order: list[int]) -> Tensor:
     """Reorder the four H-row gate blocks of a ``(4H, ...)`` tensor."""
     return tensor.reshape(4, hidden, -1)[order].reshape(tensor.shape)
+
+
+def _span_grads(span: slice, previous: Tensor, *, pre_grad: Tensor, xs: Tensor, w_ih_p: Tensor,
+                grad_x: Tensor | None, hidden_grad: Tensor, cell_outputs: Tensor,
+                wanted: tuple[bool, bool, bool, bool]) -> list[Tensor | None]:
+    """(11)-(12) over a span of scan steps: δx_t into ``grad_x`` (if given), and the sums
+    Σ δa_t x_t^T ``(4H, I)``, Σ δa_t h_{t−1}^T ``(4H, P)``, Σ δa_t ``(4H,)``, Σ δh_t m_t^T ``(P, H)``
+    (each None unless ``wanted``), in our gate order. ``previous`` holds h_{t−1} of the span's
+    steps; the other tensors are the whole layer's, sliced here.
+    """
+    flat_grad = flat(pre_grad[span])  # (S*B, 4H)
+    if grad_x is not None:
+        torch.mm(flat_grad, w_ih_p, out=flat(grad_x[span]))  # (11)
+    want_w_ih, want_w_hh, want_bias, want_w_hr = wanted
+    return [
+        weight_grad(flat_grad, flat(xs[span])) if want_w_ih else None,
+        weight_grad(flat_grad, flat(previous)) if want_w_hh else None,
+        bias_grad(flat_grad) if want_bias else None,
+        weight_grad(flat(hidden_grad[span]), flat(cell_outputs[span])) if want_w_hr else None,
+    ]
 
 
 class LSTMLayer(torch.autograd.Function):
@@ -171,7 +196,18 @@ class LSTMLayer(torch.autograd.Function):
         carry = grad_c_n.clone() if spec.layout.full else torch.zeros_like(grad_c_n)  # f δc
         carry = carry.unsqueeze(1)  # (B, 1, H)
         end_rows = spec.layout.end_rows
+        needs = ctx.needs_input_grad
+        grad_x = pre_grad.new_empty(steps, batch, xs.shape[2]) if needs[1] else None
+        weights = spec.weight_grads
+        wanted = (weights and needs[4], weights and needs[5], weights and (needs[6] or needs[7]),
+                  weights and w_hr is not None and needs[8])
+        span_grads = functools.partial(_span_grads, pre_grad=pre_grad, xs=xs, w_ih_p=w_ih_p, grad_x=grad_x,
+                                       hidden_grad=hidden_grad, cell_outputs=cell_outputs, wanted=wanted)
+        split = steps // 2  # (11)-(12) over scan steps split .. T − 1 run beside steps split − 1 .. 0
+        last_half = None
         for t in range(steps - 1, -1, -1):
+            if t + 1 == split and (grad_x is not None or any(wanted)):  # steps ≥ split are final
+                last_half = plan.beside(span_grads, slice(split, steps), outputs[split - 1:-1])
             dh = dh_steps[t]
             if t + 1 < steps:
                 dh.addmm_(da_steps[t + 1], w_hh_p)  # (6)
@@ -186,32 +222,19 @@ class LSTMLayer(torch.autograd.Function):
             o_steps[t].mul_(dm)  # (9)
             carry = carry_steps[t]
 
-        needs = ctx.needs_input_grad
-        grad_x = grad_h0 = grad_c0 = None
-        if needs[1]:
-            with plan.wide():
-                grad_x = (flat(pre_grad) @ w_ih_p).view(steps, batch, -1)  # (11) (T, B, I)
+        first = split if last_half is not None else steps  # steps 0 .. first − 1 are done here
+        with plan.wide():
+            previous = torch.cat([h0.unsqueeze(0), outputs[:first - 1]])  # h_{t−1} (first, B, P)
+            grads = span_grads(slice(0, first), previous)
+        if last_half is not None:
+            grads = [None if a is None else a.add_(b) for a, b in zip(grads, last_half.result())]
+        gate_grads = (None if grad is None else _permute_gates(grad, hidden, _TO_IFGO) for grad in grads[:3])
+        (grad_w_ih, grad_w_hh, grad_b), grad_w_hr = gate_grads, grads[3]
+        grad_b_ih, grad_b_hh = grad_b, None if grad_b is None else grad_b.clone()
+        if grad_x is not None:
             grad_x = spec.layout.scan_order(grad_x, spec.reverse)
-        if needs[2]:
-            grad_h0 = da_steps[0] @ w_hh_p  # (11) (B, P)
-        if needs[3]:
-            grad_c0 = carry.squeeze(1).clone()  # (11) f_1 δc_1
-        grad_w_ih = grad_w_hh = grad_b_ih = grad_b_hh = grad_w_hr = None
-        if spec.weight_grads:
-            with plan.wide():
-                if needs[4]:
-                    grad_w_ih = weight_grad(flat(pre_grad), flat(xs))  # (12) (4H, I)
-                if needs[5]:
-                    grad_w_hh = recurrent_weight_grad(pre_grad, outputs, h0)  # (12) (4H, P)
-                if w_hr is not None and needs[8]:
-                    grad_w_hr = weight_grad(flat(hidden_grad), flat(cell_outputs))  # (12) (P, H)
-            if grad_w_ih is not None:
-                grad_w_ih = _permute_gates(grad_w_ih, hidden, _TO_IFGO)
-            if grad_w_hh is not None:
-                grad_w_hh = _permute_gates(grad_w_hh, hidden, _TO_IFGO)
-            if needs[6] or needs[7]:
-                grad_b = _permute_gates(bias_grad(flat(pre_grad)), hidden, _TO_IFGO)  # (12)
-                grad_b_ih, grad_b_hh = grad_b, grad_b.clone()
+        grad_h0 = da_steps[0] @ w_hh_p if needs[2] else None  # (11) (B, P)
+        grad_c0 = carry.squeeze(1).clone() if needs[3] else None  # (11) f_1 δc_1
         finish_backward(spec, hidden_grad, cell_grad)
         return (None, grad_x, grad_h0, grad_c0, grad_w_ih, grad_w_hh, grad_b_ih, grad_b_hh,
                 grad_w_hr, None)

@@ -65,7 +65,7 @@ def _permute_gates(tensor: Tensor, hidden: int, order: list[int]) -> Tensor:
     return tensor.reshape(4, hidden, -1)[order].reshape(tensor.shape)
 
 
-def _span_grads(span: slice, previous: Tensor, *, pre_grad: Tensor, xs: Tensor, w_ih_p: Tensor,
+def _span_grads(span: slice, previous: Tensor | None, *, pre_grad: Tensor, xs: Tensor, w_ih_p: Tensor,
                 grad_x: Tensor | None, hidden_grad: Tensor, cell_outputs: Tensor,
                 wanted: tuple[bool, bool, bool, bool]) -> list[Tensor | None]:
     """(11)-(12) over a span of scan steps: δx_t into ``grad_x`` (if given), and the sums
@@ -224,7 +224,7 @@ class LSTMLayer(torch.autograd.Function):
 
         first = split if last_half is not None else steps  # steps 0 .. first − 1 are done here
         with plan.wide():
-            previous = torch.cat([h0.unsqueeze(0), outputs[:first - 1]])  # h_{t−1} (first, B, P)
+            previous = torch.cat([h0.unsqueeze(0), outputs[:first - 1]]) if wanted[1] else None  # h_{t−1}
             grads = span_grads(slice(0, first), previous)
         if last_half is not None:
             grads = [None if a is None else a.add_(b) for a, b in zip(grads, last_half.result())]

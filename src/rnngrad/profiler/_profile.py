@@ -51,7 +51,9 @@ def profile(
     ``nonfinite`` marks where it first appeared. During the pass the calling thread flushes
     denormal floats to zero (values below 1.2e-38 in float32 become 0): vanishing gradients
     reach that range, where CPU arithmetic is up to hundreds of times slower. While a per-step
-    loop runs on small steps, torch uses one intra-op thread; both settings are restored.
+    loop runs on small steps, torch uses one intra-op thread; both settings are restored. With
+    more than one thread, an LSTM's reverse scan hands the input and parameter gradients of its
+    finished half to a short-lived second Python thread.
 
     Examples:
         >>> lstm = torch.nn.LSTM(3, 5, num_layers=2)

@@ -6,7 +6,11 @@ median(profile) / median(fused), ``paired_ratio`` the median of the per-repetiti
 is the high-water mark of CPU tensor memory during one call above the level at its start, from
 torch.profiler's memory timeline (it sees allocations inside autograd functions too).
 
-Run: ``PYTHONPATH=src python bench/profile.py [--repeats 15] [--quick]``; prints one JSON object.
+With ``--device cuda`` the fused side is cuDNN, every timing ends with a synchronize, and peak
+memory is ``torch.cuda.max_memory_allocated`` above the level at the call's start.
+
+Run: ``PYTHONPATH=src python bench/profile.py [--repeats 15] [--quick] [--device cuda]``; prints
+one JSON object.
 """
 
 from __future__ import annotations
@@ -69,11 +73,32 @@ def peak_bytes(function) -> int:
     return max(levels) - levels[0]
 
 
-def measure(kind: str, size: dict, repeats: int, memory: bool = True) -> dict:
+def peak_cuda_bytes(function) -> int:
+    """High-water mark of CUDA memory allocated during ``function()``, above its start."""
+    torch.cuda.synchronize()
+    start = torch.cuda.memory_allocated()
+    torch.cuda.reset_peak_memory_stats()
+    function()
+    torch.cuda.synchronize()
+    return torch.cuda.max_memory_allocated() - start
+
+
+def synchronized(function, device: str):
+    if device == "cpu":
+        return function
+
+    def run():
+        function()
+        torch.cuda.synchronize()
+
+    return run
+
+
+def measure(kind: str, size: dict, repeats: int, memory: bool = True, device: str = "cpu") -> dict:
     torch.manual_seed(0)
-    module = KINDS[kind](size["I"], size["H"])
-    x = torch.randn(size["T"], size["B"], size["I"])
-    functions = variants(module, x)
+    module = KINDS[kind](size["I"], size["H"]).to(device)
+    x = torch.randn(size["T"], size["B"], size["I"], device=device)
+    functions = {name: synchronized(f, device) for name, f in variants(module, x).items()}
     for function in functions.values():  # warm up
         function()
     times = {name: [] for name in functions}
@@ -85,7 +110,7 @@ def measure(kind: str, size: dict, repeats: int, memory: bool = True) -> dict:
             times[name].append(time.perf_counter() - start)
     base = times["fused_forward_backward"]
     medians = {name: statistics.median(t) for name, t in times.items()}
-    result = {"kind": kind, **size, "median_ms": {n: round(m * 1e3, 2) for n, m in medians.items()}}
+    result = {"kind": kind, "device": device, **size, "median_ms": {n: round(m * 1e3, 2) for n, m in medians.items()}}
     result["ratio"] = {  # median(profile) / median(fused forward + backward)
         name: round(median / medians["fused_forward_backward"], 3)
         for name, median in medians.items() if name != "fused_forward_backward"
@@ -98,10 +123,11 @@ def measure(kind: str, size: dict, repeats: int, memory: bool = True) -> dict:
     result["meets_time_target"] = result["ratio"]["profile_accumulate_grad"] <= TARGETS[kind]
     if not memory:
         return result
+    peak = peak_bytes if device == "cpu" else peak_cuda_bytes
     module.zero_grad(set_to_none=True)
-    fused_peak = peak_bytes(functions["fused_forward_backward"])
+    fused_peak = peak(functions["fused_forward_backward"])
     module.zero_grad(set_to_none=True)
-    profile_peak = peak_bytes(functions["profile_accumulate_grad"])
+    profile_peak = peak(functions["profile_accumulate_grad"])
     result["peak_mb"] = {"fused_forward_backward": round(fused_peak / 2**20, 2),
                          "profile_accumulate_grad": round(profile_peak / 2**20, 2)}
     result["memory_ratio"] = round(profile_peak / fused_peak, 3)
@@ -116,11 +142,15 @@ def main() -> None:
     parser.add_argument("--kinds", default="LSTM,GRU,RNN")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory runs")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     args = parser.parse_args()
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device: expected a machine with a CUDA device, got none (torch.cuda.is_available() is False)")
     torch.set_num_threads(args.threads)
     sizes = SIZES[:1] if args.quick else SIZES
     results = [
-        measure(kind, size, args.repeats if size is SIZES[0] else max(3, args.repeats // 3), not args.no_memory)
+        measure(kind, size, args.repeats if size is SIZES[0] else max(3, args.repeats // 3), not args.no_memory,
+                args.device)
         for size in sizes for kind in args.kinds.split(",")
     ]
     load = os.getloadavg()[0]  # a busy shared machine slows multi-threaded runs most

@@ -28,7 +28,7 @@ from rnngrad.profiler._model_state import denormals_flushed
 if TYPE_CHECKING:
     from rnngrad.profiler._recorder import Recorder
 
-T = TypeVar("T")
+Result = TypeVar("Result")
 
 
 @dataclass(frozen=True)
@@ -129,7 +129,7 @@ class ThreadPlan:
             torch.set_num_threads(1)
 
 
-    def beside(self, function: Callable[..., T], *args: Any) -> "Beside[T]":
+    def beside(self, function: Callable[..., Result], *args: Any) -> "Beside[Result]":
         """``function(*args)`` on a second thread while narrow (inline otherwise).
 
         Torch releases the GIL inside each op, so a few long ops there overlap the caller's
@@ -138,7 +138,7 @@ class ThreadPlan:
         return Beside(function, args, on_thread=self.narrow)
 
 
-class Beside(Generic[T]):
+class Beside(Generic[Result]):
     """One call, run on its own thread or inline; :meth:`result` waits for it.
 
     The thread uses one intra-op thread (the caller's loop holds another core), and takes the
@@ -146,8 +146,8 @@ class Beside(Generic[T]):
     where the call ran).
     """
 
-    def __init__(self, function: Callable[..., T], args: tuple, on_thread: bool):
-        self._value: T | None = None
+    def __init__(self, function: Callable[..., Result], args: tuple, on_thread: bool):
+        self._value: Result | None = None
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
         if on_thread:
@@ -157,7 +157,7 @@ class Beside(Generic[T]):
         else:
             self._run(function, args, None)
 
-    def _run(self, function: Callable[..., T], args: tuple, modes: tuple[bool, bool] | None) -> None:
+    def _run(self, function: Callable[..., Result], args: tuple, modes: tuple[bool, bool] | None) -> None:
         grad_enabled = torch.is_grad_enabled()
         if modes is not None:  # on the thread
             torch.set_num_threads(1)
@@ -169,7 +169,7 @@ class Beside(Generic[T]):
         except BaseException as error:  # raised in the caller by result()
             self._error = error
 
-    def result(self) -> T:
+    def result(self) -> Result:
         """The call's return value, once it has finished; its exception, if it raised."""
         if self._thread is not None:
             self._thread.join()

@@ -24,7 +24,7 @@ def assert_close(actual, expected, what):
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_hidden_and_cell_gradients_match_the_unrolled_oracle(case):
+def test_hidden_and_cell_gradients_match_the_unrolled_oracle(case, lstm_loops):
     model, inputs, loss_fn = CASES[case]()
     torch.manual_seed(11)  # the same dropout masks for both passes
     result = profile(model, inputs, loss_fn)
@@ -42,7 +42,7 @@ def test_hidden_and_cell_gradients_match_the_unrolled_oracle(case):
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_accumulate_grad_gives_what_a_plain_backward_gives(case):
+def test_accumulate_grad_gives_what_a_plain_backward_gives(case, lstm_loops):
     """Plain = torch's fused kernel; in train mode the same seed must give the same masks."""
     model, inputs, loss_fn = CASES[case]()
     torch.manual_seed(12)
@@ -69,7 +69,7 @@ def test_dropout_gradients_follow_the_masks_of_the_same_pass(case):
     assert not torch.allclose(first.hidden_grad(name, 0), second.hidden_grad(name, 0))
 
 
-def test_float32_profile_agrees_with_the_float64_oracle():
+def test_float32_profile_agrees_with_the_float64_oracle(lstm_loops):
     model, inputs, loss_fn = CASES["projected_lstm"]()
     expected = reference_gradients(model, inputs, loss_fn)
     single = model.float()
@@ -144,10 +144,11 @@ LSTM_CASES = ["language_model", "projected_lstm", "two_blocks", "lstm_with_state
 
 
 @pytest.mark.parametrize("case", LSTM_CASES)
-def test_the_second_thread_beside_the_reverse_scan_changes_nothing(case, monkeypatch):
+def test_the_second_thread_beside_the_reverse_scan_changes_nothing(case, lstm_loops, monkeypatch):
     """With 2 threads the LSTM's last-half parameter gradients run on a second thread; with 1,
     inline. Per-step gradients and parameter gradients agree with the oracle and a plain backward
-    either way."""
+    either way, with either loop implementation (the compiled one also splits its forward rows
+    over the 2 threads)."""
     from rnngrad.profiler import _layer_io
 
     started = []

@@ -26,24 +26,30 @@ gradient (``_layer_io`` (1)) and δa_{T+1} = 0, f_{T+1} δc_{T+1} := ∂L/∂c_n
     (12) δW_ih = Σ_t δa_t x_t^T,  δW_hh = Σ_t δa_t h_{t−1}^T,  δb_ih = δb_hh = Σ_t δa_t,
          δW_hr = Σ_t δh_t m_t^T
 
-The factors of (8)-(10) are computed for all t at once after the forward and stored per step
-in five slots (K_o, F_i, F_f, F_g, f), where K_o = tanh(c) o (1 − o), F = the factors of (10):
+The factors of (8)-(10) are computed for all t at once after the Python forward loop (by the
+compiled loop, step by step) and stored per step in five slots (K_o, F_i, F_f, F_g, f), where K_o = tanh(c) o (1 − o), F = the factors of (10):
 one product by δc_t then gives δa^{i,f,g} and the next carry f_t δc_t together, so each step
 of the Python loop is one matmul and three element-wise ops.
 
-Both loops run on one intra-op thread (``ThreadPlan``). Once the reverse scan is halfway, the
-gradients (11)-(12) of its finished half are computed on a second thread beside it; the scan's
-own thread does the other half after the loop.
+The two per-step loops exist twice, with the same equations and the same buffers: compiled
+(``_lstm_scan.cpp``, built on first use by ``_compiled``), and in Python below, which serves
+where no compiler is and on CUDA. Python pays its interpreter per small op, and a second Python
+thread would fight for the GIL; the compiled forward loop splits the batch rows over the
+threads. Both run each thread with one intra-op thread (``ThreadPlan``). Once the reverse scan
+is halfway, the gradients (11)-(12) of its finished half are computed on a second thread beside
+it, and the scan's own thread does the other half after the loop.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 
 import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
+from rnngrad.profiler._compiled import lstm_scans
 from rnngrad.profiler._layer_io import (
     LayerSpec,
     ThreadPlan,
@@ -55,6 +61,7 @@ from rnngrad.profiler._layer_io import (
     weight_grad,
     zero_padding,
 )
+from rnngrad.profiler._model_state import denormals_flushed
 
 _TO_OIFG = [3, 0, 1, 2]  # our block k holds torch's block _TO_OIFG[k]
 _TO_IFGO = [1, 2, 3, 0]  # the inverse permutation
@@ -96,7 +103,10 @@ class LSTMLayer(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, anchor, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, spec: LayerSpec):
-        ctx.step_flops = x.shape[1] * w_hh.numel()  # multiply-adds of one step's recurrent matmul
+        ctx.scans = lstm_scans(x.device)  # the compiled loops, or None
+        # multiply-adds of one step's recurrent matmul; the compiled loops always run narrow
+        # (each row block on its own thread, one intra-op thread each)
+        ctx.step_flops = 0 if ctx.scans is not None else x.shape[1] * w_hh.numel()
         with ThreadPlan(ctx.step_flops) as plan:
             return LSTMLayer._forward(ctx, plan, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, spec)
 
@@ -109,7 +119,9 @@ class LSTMLayer(torch.autograd.Function):
         xs = spec.layout.scan_order(x, spec.reverse)  # (T, B, I)
         slots = x.new_empty(steps, batch, 5, hidden)  # o, i, f, g, and later a copy of f
         gates = slots[:, :, :4].view(steps * batch, 4 * hidden)  # (T*B, 4H), row stride 5H
-        with plan.wide():
+        # Before the compiled loop this GEMM stays on one thread: after a multi-threaded op, OpenMP's
+        # idle worker spins for milliseconds on the core the loop's second row block needs.
+        with plan.wide() if ctx.scans is None else contextlib.nullcontext():
             if b_ih is None:
                 torch.mm(flat(xs), w_ih_p.t(), out=gates)  # W_ih x_t  (1)
             else:  # the bias rides in the product as a column of ones: no pass over the gates
@@ -117,49 +129,28 @@ class LSTMLayer(torch.autograd.Function):
                 with_ones = torch.cat([flat(xs), xs.new_ones(steps * batch, 1)], dim=1)  # (T*B, I+1)
                 torch.mm(with_ones, torch.cat([w_ih_p, bias.unsqueeze(1)], dim=1).t(), out=gates)
         cells = x.new_empty(steps, batch, hidden)  # c_t
-        tanh_cells = x.new_empty(steps, batch, hidden)  # tanh(c_t)
+        tanh_cells = x.new_empty(steps, batch, hidden)  # tanh(c_t), becomes the gain of (8)
         outputs = x.new_empty(steps, batch, projected)  # h_t (T, B, P)
         cell_outputs = outputs if w_hr is None else x.new_empty(steps, batch, hidden)  # m_t
 
         w_hh_t = w_hh_p.t().contiguous()  # (P, 4H)
         w_hr_t = None if w_hr is None else w_hr.t().contiguous()  # (H, P)
-        a_steps = gates.view(steps, batch, 4 * hidden).unbind(0)  # T × (B, 4H)
-        sigmoid_steps = slots[:, :, :3].unbind(0)  # T × (B, 3, H): o, i, f
-        o_steps, i_steps, f_steps, g_steps = (slots[:, :, k].unbind(0) for k in range(4))
-        c_steps, tc_steps = cells.unbind(0), tanh_cells.unbind(0)
-        h_steps = outputs.unbind(0)
-        m_steps = h_steps if w_hr is None else cell_outputs.unbind(0)
-        h_prev, c_prev = h0, c0
-        for t in range(steps):
-            a_steps[t].addmm_(h_prev, w_hh_t)  # (1)
-            sigmoid_steps[t].sigmoid_()  # (2)
-            g_steps[t].tanh_()  # (2)
-            c_prev = torch.mul(f_steps[t], c_prev, out=c_steps[t]).addcmul_(i_steps[t], g_steps[t])  # (3)
-            torch.mul(o_steps[t], torch.tanh(c_prev, out=tc_steps[t]), out=m_steps[t])  # (4)
-            if w_hr_t is not None:
-                torch.mm(m_steps[t], w_hr_t, out=h_steps[t])  # (5)
-            h_prev = h_steps[t]
+        if ctx.scans is not None:  # the factors of (8)-(10) computed step by step
+            ctx.scans.forward_scan(slots, cells, tanh_cells, outputs, None if w_hr is None else cell_outputs,
+                                   h0, c0, w_hh_t, w_hr_t, plan.threads, denormals_flushed())
+        else:
+            _forward_steps(slots, cells, tanh_cells, outputs, cell_outputs, h0, c0, w_hh_t, w_hr_t)
 
         with plan.wide():  # whole-sequence element-wise passes gain from every thread
             zero_padding(spec, outputs, cells)
             h_n, c_n = spec.layout.final_states(outputs), spec.layout.final_states(cells)
             check_forward(spec, outputs, h_n, "hidden_state")
             check_forward(spec, cells, c_n, "cell_state")
-            o, i, f, g, f_copy = slots.unbind(2)  # (T, B, H) each, activated
-            spec.recorder.record_forget_gates(spec, f)
-
-            # per-step factors of (8)-(10), vectorised over T, written into buffers that are spent
-            m = cell_outputs  # o tanh(c)
-            f_copy.copy_(f)  # f_t, the carry of (8)
-            f.addcmul_(f, f, value=-1.0)  # f (1 − f)
-            f[1:].mul_(cells[:-1])  # c_{t−1} f (1 − f)  (10)
-            f[0].mul_(c0)
-            cell_gain = torch.addcmul(o, m, tanh_cells, value=-1.0, out=cells)  # o (1 − tanh² c)  (8)
-            torch.addcmul(m, m, o, value=-1.0, out=o)  # tanh(c) o (1 − o)  (9)
-            gi = torch.mul(g, i, out=tanh_cells)
-            torch.addcmul(i, gi, g, value=-1.0, out=g)  # i (1 − g²)  (10)
-            torch.addcmul(gi, gi, i, value=-1.0, out=i)  # g i (1 − i)  (10)
-            del gi, tanh_cells, cells
+            if ctx.scans is None:
+                _step_factors(slots, cells, tanh_cells, cell_outputs, c0)
+            cell_gain = tanh_cells
+            del cells, tanh_cells
+            spec.recorder.record_forget_gates(spec, slots[:, :, 4])  # f_t, kept for the carry of (8)
             zero_padding(spec, slots, cell_gain)
 
         ctx.spec = spec
@@ -184,19 +175,6 @@ class LSTMLayer(torch.autograd.Function):
         hidden_grad = direct_gradient(spec, grad_output, grad_h_n)  # e_t, becomes δh_t (T, B, P)
         cell_grad = cell_gain  # step t's gain is overwritten by δc_t once read (T, B, H)
         pre_grad = factors[:, :, :4].view(steps, batch, 4 * hidden)  # becomes δa_t, row stride 5H
-        # per-step views; (B, 1, H) ones broadcast over the gate slots
-        da_steps, dh_steps = pre_grad.unbind(0), hidden_grad.unbind(0)
-        carry_steps, o_steps = factors[:, :, 4:].unbind(0), factors[:, :, :1].unbind(0)
-        tail_steps = factors[:, :, 1:].unbind(0)  # slots i, f, g, f-copy
-        dc_steps = cell_grad.unsqueeze(2).unbind(0)  # (B, 1, H) each: gain in, δc_t out
-        if w_hr is None:
-            dm_steps = hidden_grad.unsqueeze(2).unbind(0)  # δm_t = δh_t
-        else:
-            dm_buffer = grad_c_n.new_empty(batch, hidden)
-            dm_steps = [dm_buffer.unsqueeze(1)] * steps
-        carry = grad_c_n.clone() if spec.layout.full else torch.zeros_like(grad_c_n)  # f δc
-        carry = carry.unsqueeze(1)  # (B, 1, H)
-        end_rows = spec.layout.end_rows
         needs = ctx.needs_input_grad
         grad_x = pre_grad.new_empty(steps, batch, xs.shape[2]) if needs[1] else None
         weights = spec.weight_grads
@@ -206,26 +184,12 @@ class LSTMLayer(torch.autograd.Function):
             _span_grads, pre_grad=pre_grad, xs=xs, w_ih_p=w_ih_p, grad_x=grad_x, hidden_grad=hidden_grad,
             cell_outputs=cell_outputs, wanted=wanted,
         )
-        split = steps // 2  # (11)-(12) over scan steps split .. T − 1 run beside steps split − 1 .. 0
-        last_half = None
-        for t in range(steps - 1, -1, -1):
-            if t + 1 == split and (grad_x is not None or any(wanted)):  # steps ≥ split are final
-                last_half = plan.beside(span_grads, slice(split, steps), outputs[split - 1:-1])
-            dh = dh_steps[t]
-            if t + 1 < steps:
-                dh.addmm_(da_steps[t + 1], w_hh_p)  # (6)
-            if w_hr is not None:
-                torch.mm(dh, w_hr, out=dm_buffer)  # (7)
-            dm = dm_steps[t]
-            rows = end_rows.get(t)
-            if rows is not None:  # ∂L/∂c_n enters at each sequence's last valid step
-                carry.index_add_(0, rows, grad_c_n.index_select(0, rows).unsqueeze(1))
-            dc = torch.addcmul(carry, dm, dc_steps[t], out=dc_steps[t])  # (8)
-            tail_steps[t].mul_(dc)  # (10) and the next carry f_t δc_t
-            o_steps[t].mul_(dm)  # (9)
-            carry = carry_steps[t]
+        reverse_scan = _reverse_steps if ctx.scans is None else functools.partial(_compiled_reverse_scan, ctx.scans)
+        overlap = grad_x is not None or any(wanted)
+        grad_c0, last_half = reverse_scan(spec, plan, factors, hidden_grad, cell_grad, w_hh_p, w_hr, grad_c_n,
+                                          span_grads if overlap else None, outputs)
 
-        first = split if last_half is not None else steps  # steps 0 .. first − 1 are done here
+        first = steps // 2 if last_half is not None else steps  # steps 0 .. first − 1 are done here
         with plan.wide():
             # h_{t−1} of steps 0 .. first − 1, copied: one GEMM measured 1-4 % faster overall than the
             # two of recurrent_weight_grad
@@ -240,8 +204,115 @@ class LSTMLayer(torch.autograd.Function):
         grad_b_ih, grad_b_hh = grad_b, None if grad_b is None else grad_b.clone()
         if grad_x is not None:
             grad_x = spec.layout.scan_order(grad_x, spec.reverse)
-        grad_h0 = da_steps[0] @ w_hh_p if needs[2] else None  # (11) (B, P)
-        grad_c0 = carry.squeeze(1).clone() if needs[3] else None  # (11) f_1 δc_1
+        grad_h0 = pre_grad[0] @ w_hh_p if needs[2] else None  # (11) (B, P)
+        grad_c0 = grad_c0 if needs[3] else None  # (11) f_1 δc_1
         finish_backward(spec, hidden_grad, cell_grad)
         return (None, grad_x, grad_h0, grad_c0, grad_w_ih, grad_w_hh, grad_b_ih, grad_b_hh,
                 grad_w_hr, None)
+
+
+def _forward_steps(slots: Tensor, cells: Tensor, tanh_cells: Tensor, outputs: Tensor, cell_outputs: Tensor,
+                   h0: Tensor, c0: Tensor, w_hh_t: Tensor, w_hr_t: Tensor | None) -> None:
+    """The forward loop (1)-(5) in Python, filling the buffers of ``LSTMLayer._forward``."""
+    steps, batch, _, hidden = slots.shape
+    a_steps = slots[:, :, :4].view(steps, batch, 4 * hidden).unbind(0)  # T × (B, 4H)
+    sigmoid_steps = slots[:, :, :3].unbind(0)  # T × (B, 3, H): o, i, f
+    o_steps, i_steps, f_steps, g_steps = (slots[:, :, k].unbind(0) for k in range(4))
+    c_steps, tc_steps = cells.unbind(0), tanh_cells.unbind(0)
+    h_steps = outputs.unbind(0)
+    m_steps = h_steps if w_hr_t is None else cell_outputs.unbind(0)
+    h_prev, c_prev = h0, c0
+    for t in range(steps):
+        a_steps[t].addmm_(h_prev, w_hh_t)  # (1)
+        sigmoid_steps[t].sigmoid_()  # (2)
+        g_steps[t].tanh_()  # (2)
+        c_prev = torch.mul(f_steps[t], c_prev, out=c_steps[t]).addcmul_(i_steps[t], g_steps[t])  # (3)
+        torch.mul(o_steps[t], torch.tanh(c_prev, out=tc_steps[t]), out=m_steps[t])  # (4)
+        if w_hr_t is not None:
+            torch.mm(m_steps[t], w_hr_t, out=h_steps[t])  # (5)
+        h_prev = h_steps[t]
+
+
+def _compiled_reverse_scan(scans, spec: LayerSpec, plan: ThreadPlan, factors: Tensor, hidden_grad: Tensor,
+                           cell_grad: Tensor, w_hh_p: Tensor, w_hr: Tensor | None, grad_c_n: Tensor, span_grads,
+                           outputs: Tensor):
+    """The reverse scan (6)-(10) compiled; the same contract as :func:`_reverse_steps`.
+
+    With (11)-(12) to compute, the scan runs on one thread in two calls, and the last half's
+    (11)-(12) run beside the second call (measured faster than splitting the rows over two
+    threads and computing (11)-(12) after); without, the rows are split over the threads.
+    """
+    steps = factors.shape[0]
+    end_step = spec.layout.lengths() - 1  # (B,) each sequence's last valid scan step
+    flush = denormals_flushed()
+
+    def scan(first: int, last: int, workers: int) -> Tensor:
+        return scans.reverse_scan(factors, hidden_grad, cell_grad, w_hh_p, w_hr, grad_c_n, end_step,
+                                  first, last, workers, flush)
+
+    split = steps // 2
+    if span_grads is None or split == 0:
+        return scan(0, steps, plan.threads), None
+    scan(split, steps, 1)
+    last_half = plan.beside(span_grads, slice(split, steps), outputs[split - 1:-1])
+    return scan(0, split, 1), last_half
+
+
+def _step_factors(slots: Tensor, cells: Tensor, tanh_cells: Tensor, cell_outputs: Tensor, c0: Tensor) -> None:
+    """In place, vectorised over T: the activated gates in ``slots`` become the per-step factors
+    (K_o, F_i, F_f, F_g, f) of (8)-(10), and ``tanh_cells`` the gain o (1 − tanh² c) of (8).
+    ``cells`` is spent as scratch."""
+    o, i, f, g, f_copy = slots.unbind(2)  # (T, B, H) each, activated
+    m = cell_outputs  # o tanh(c)
+    f_copy.copy_(f)  # f_t, the carry of (8)
+    f.addcmul_(f, f, value=-1.0)  # f (1 − f)
+    f[1:].mul_(cells[:-1])  # c_{t−1} f (1 − f)  (10)
+    f[0].mul_(c0)
+    torch.addcmul(o, m, tanh_cells, value=-1.0, out=tanh_cells)  # o (1 − tanh² c)  (8)
+    torch.addcmul(m, m, o, value=-1.0, out=o)  # tanh(c) o (1 − o)  (9)
+    gi = torch.mul(g, i, out=cells)
+    torch.addcmul(i, gi, g, value=-1.0, out=g)  # i (1 − g²)  (10)
+    torch.addcmul(gi, gi, i, value=-1.0, out=i)  # g i (1 − i)  (10)
+
+
+def _reverse_steps(spec: LayerSpec, plan: ThreadPlan, factors: Tensor, hidden_grad: Tensor, cell_grad: Tensor,
+                   w_hh_p: Tensor, w_hr: Tensor | None, grad_c_n: Tensor, span_grads, outputs: Tensor):
+    """The reverse scan (6)-(10) in Python, in place on the buffers of ``LSTMLayer._backward``.
+
+    Returns f_1 δc_1 ``(B, H)`` and, when ``span_grads`` is given, the handle of (11)-(12) over the
+    last half of the scan steps, run beside the loop's first half (None otherwise).
+    """
+    steps, batch, _, hidden = factors.shape
+    pre_grad = factors[:, :, :4].view(steps, batch, 4 * hidden)  # becomes δa_t
+    # per-step views; (B, 1, H) ones broadcast over the gate slots
+    da_steps, dh_steps = pre_grad.unbind(0), hidden_grad.unbind(0)
+    carry_steps, o_steps = factors[:, :, 4:].unbind(0), factors[:, :, :1].unbind(0)
+    tail_steps = factors[:, :, 1:].unbind(0)  # slots i, f, g, f-copy
+    dc_steps = cell_grad.unsqueeze(2).unbind(0)  # (B, 1, H) each: gain in, δc_t out
+    if w_hr is None:
+        dm_steps = hidden_grad.unsqueeze(2).unbind(0)  # δm_t = δh_t
+    else:
+        dm_buffer = grad_c_n.new_empty(batch, hidden)
+        dm_steps = [dm_buffer.unsqueeze(1)] * steps
+    carry = grad_c_n.clone() if spec.layout.full else torch.zeros_like(grad_c_n)  # f δc
+    carry = carry.unsqueeze(1)  # (B, 1, H)
+    end_rows = spec.layout.end_rows
+    split = steps // 2  # (11)-(12) over scan steps split .. T − 1 run beside steps split − 1 .. 0
+    last_half = None
+    for t in range(steps - 1, -1, -1):
+        if t + 1 == split and span_grads is not None:  # steps ≥ split are final
+            last_half = plan.beside(span_grads, slice(split, steps), outputs[split - 1:-1])
+        dh = dh_steps[t]
+        if t + 1 < steps:
+            dh.addmm_(da_steps[t + 1], w_hh_p)  # (6)
+        if w_hr is not None:
+            torch.mm(dh, w_hr, out=dm_buffer)  # (7)
+        dm = dm_steps[t]
+        rows = end_rows.get(t)
+        if rows is not None:  # ∂L/∂c_n enters at each sequence's last valid step
+            carry.index_add_(0, rows, grad_c_n.index_select(0, rows).unsqueeze(1))
+        dc = torch.addcmul(carry, dm, dc_steps[t], out=dc_steps[t])  # (8)
+        tail_steps[t].mul_(dc)  # (10) and the next carry f_t δc_t
+        o_steps[t].mul_(dm)  # (9)
+        carry = carry_steps[t]
+    return carry.squeeze(1).clone(), last_half

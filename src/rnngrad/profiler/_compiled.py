@@ -1,0 +1,68 @@
+"""The LSTM layer's per-step loops compiled (``_lstm_scan.cpp``), built once on first use.
+
+Torch compiles the file with the machine's C++ compiler through ``torch.utils.cpp_extension``
+(about 15 s, once; the library is cached under ``TORCH_EXTENSIONS_DIR``, by default
+``~/.cache/torch_extensions``). Where it cannot be built (no compiler), or when the environment
+variable ``RNNGRAD_NO_COMPILE`` is set to anything but ``0``, the Python loops of
+``_lstm_layer`` run instead: they compute the same values, slower.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Iterator
+
+import torch
+
+NO_COMPILE_VARIABLE = "RNNGRAD_NO_COMPILE"
+_SOURCE = Path(__file__).with_name("_lstm_scan.cpp")
+_log = logging.getLogger(__name__)
+
+
+def compile_disabled() -> bool:
+    """True when ``RNNGRAD_NO_COMPILE`` asks for the Python loops."""
+    return os.environ.get(NO_COMPILE_VARIABLE, "") not in ("", "0")
+
+
+@functools.cache
+def _build() -> object | None:
+    try:
+        from torch.utils.cpp_extension import load
+
+        _log.info("rnngrad: building the compiled LSTM scan (once per machine, about 15 s)")
+        with _scripts_on_path():
+            load(name="rnngrad_lstm_scan", sources=[str(_SOURCE)], extra_cflags=["-O2"],
+                 is_python_module=False)
+    except Exception as error:  # no compiler, no ninja, a failed build: the Python loops serve
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        _log.warning("rnngrad: could not build the compiled LSTM scan, using the Python loops: %s", reason)
+        return None
+    return torch.ops.rnngrad_lstm_scan
+
+
+@contextlib.contextmanager
+def _scripts_on_path() -> Iterator[None]:
+    """Torch runs ``ninja`` from PATH; the pip-installed one sits beside the interpreter, which is
+    not on PATH when a virtual environment's python runs without being activated."""
+    scripts = str(Path(sys.executable).parent)
+    path = os.environ.get("PATH", "")
+    if scripts in path.split(os.pathsep):
+        yield
+        return
+    os.environ["PATH"] = os.pathsep.join([path, scripts]) if path else scripts
+    try:
+        yield
+    finally:
+        os.environ["PATH"] = path
+
+
+def lstm_scans(device: torch.device) -> object | None:
+    """The compiled scans (``forward_scan``, ``reverse_scan``) for tensors on ``device``, or None."""
+    if device.type != "cpu" or compile_disabled():
+        return None
+    return _build()

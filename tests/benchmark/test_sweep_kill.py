@@ -23,7 +23,8 @@ from rnngrad.sweep import config_key
 from rnngrad.training import TrainConfig
 
 CLI = "from rnngrad.cli import main, train_command, sweep_command, results_command; main()"
-GRID = dict(task="adding", T=(4, 5, 6), models=("rnn-tanh", "lstm"), seeds=4, steps=20, batch_size=2, hidden_size=2)
+# 48 runs: about 8 s here, so that a kill in the first 4 s always lands before the sweep ends
+GRID = dict(task="adding", T=(4, 5, 6), models=("rnn-tanh", "lstm"), seeds=8, steps=20, batch_size=2, hidden_size=2)
 
 
 def sweep_command(db: Path, workers: int) -> list[str]:

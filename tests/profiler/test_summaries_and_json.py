@@ -60,24 +60,28 @@ def test_norms_per_step_and_mean_over_valid_sequences_of_a_packed_batch():
 
 
 @pytest.mark.parametrize("packed", [False, True])
-def test_forget_gate_mean_and_carousel_product(packed):
+def test_forget_gate_mean_and_carousel_product(packed, lstm_loops):
     torch.manual_seed(0)
-    model = nn.LSTM(2, 3).double()
+    model = nn.LSTM(2, 3, bidirectional=True).double()
+    suffixes = ("", "_reverse")
     with torch.no_grad():
-        model.weight_hh_l0.zero_()  # f_t = σ(W_if x_t + b_if + b_hf) depends on x_t only
-        model.bias_hh_l0[3:6].fill_(1.0)
+        for suffix in suffixes:  # f_t = σ(W_if x_t + b_if + b_hf) depends on x_t only
+            getattr(model, "weight_hh_l0" + suffix).zero_()
+            getattr(model, "bias_hh_l0" + suffix)[3:6].fill_(1.0)
     x = torch.randn(5, 4, 2, dtype=torch.float64)
     lengths = torch.tensor([5, 2, 4, 3]) if packed else torch.full((4,), 5)
     inputs = pack_padded_sequence(x, lengths, enforce_sorted=False) if packed else x
     result = profile(model, (inputs,), lambda out: (out[1][0].sum() + out[1][1].sum()))
 
-    with torch.no_grad():
-        forget = torch.sigmoid(x @ model.weight_ih_l0[3:6].t() + model.bias_ih_l0[3:6] + model.bias_hh_l0[3:6])
     valid = (torch.arange(5).unsqueeze(1) < lengths).unsqueeze(2)  # (T, B, 1)
-    expected_mean = float(forget[valid.expand_as(forget)].mean())
-    expected_product = torch.where(valid, forget, torch.ones_like(forget)).prod(0)  # (B, H)
-    assert result.mean_forget_gate() == pytest.approx(expected_mean, rel=1e-12)
-    torch.testing.assert_close(result.carousel_product(), expected_product, rtol=1e-12, atol=0)
+    for direction, suffix in enumerate(suffixes):
+        weight, bias_ih, bias_hh = (getattr(model, name + "_l0" + suffix) for name in ("weight_ih", "bias_ih", "bias_hh"))
+        with torch.no_grad():
+            forget = torch.sigmoid(x @ weight[3:6].t() + bias_ih[3:6] + bias_hh[3:6])  # (T, B, H)
+        expected_mean = float(forget[valid.expand_as(forget)].mean())
+        expected_product = torch.where(valid, forget, torch.ones_like(forget)).prod(0)  # (B, H)
+        assert result.mean_forget_gate("", 0, direction) == pytest.approx(expected_mean, rel=1e-12)
+        torch.testing.assert_close(result.carousel_product("", 0, direction), expected_product, rtol=1e-12, atol=0)
 
 
 def test_memory_horizon_rules():

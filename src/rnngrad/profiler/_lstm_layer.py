@@ -42,7 +42,6 @@ it, and the scan's own thread does the other half after the loop.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 
 import torch
@@ -62,6 +61,7 @@ from rnngrad.profiler._layer_io import (
     zero_padding,
 )
 from rnngrad.profiler._model_state import denormals_flushed
+from rnngrad.profiler._summaries import forget_gate_statistics, step_unit_means
 
 _TO_OIFG = [3, 0, 1, 2]  # our block k holds torch's block _TO_OIFG[k]
 _TO_IFGO = [1, 2, 3, 0]  # the inverse permutation
@@ -118,16 +118,16 @@ class LSTMLayer(torch.autograd.Function):
         w_hh_p = _permute_gates(w_hh, hidden, _TO_OIFG)  # (4H, P)
         xs = spec.layout.scan_order(x, spec.reverse)  # (T, B, I)
         slots = x.new_empty(steps, batch, 5, hidden)  # o, i, f, g, and later a copy of f
-        gates = slots[:, :, :4].view(steps * batch, 4 * hidden)  # (T*B, 4H), row stride 5H
-        # Before the compiled loop this GEMM stays on one thread: after a multi-threaded op, OpenMP's
-        # idle worker spins for milliseconds on the core the loop's second row block needs.
-        with plan.wide() if ctx.scans is None else contextlib.nullcontext():
-            if b_ih is None:
-                torch.mm(flat(xs), w_ih_p.t(), out=gates)  # W_ih x_t  (1)
-            else:  # the bias rides in the product as a column of ones: no pass over the gates
-                bias = _permute_gates(b_ih + b_hh, hidden, _TO_OIFG)  # (4H,)
-                with_ones = torch.cat([flat(xs), xs.new_ones(steps * batch, 1)], dim=1)  # (T*B, I+1)
-                torch.mm(with_ones, torch.cat([w_ih_p, bias.unsqueeze(1)], dim=1).t(), out=gates)
+        # W_ih x_t + b (1) for all t as one product; the bias rides in it as a column of ones
+        if b_ih is None:
+            inputs, w_in = flat(xs), w_ih_p  # (T*B, I), (4H, I)
+        else:
+            bias = _permute_gates(b_ih + b_hh, hidden, _TO_OIFG)  # (4H,)
+            inputs = torch.cat([flat(xs), xs.new_ones(steps * batch, 1)], dim=1)  # (T*B, I+1)
+            w_in = torch.cat([w_ih_p, bias.unsqueeze(1)], dim=1)  # (4H, I+1)
+        if ctx.scans is None:  # the compiled loop computes it on its own threads
+            with plan.wide():
+                torch.mm(inputs, w_in.t(), out=slots[:, :, :4].view(steps * batch, 4 * hidden))
         cells = x.new_empty(steps, batch, hidden)  # c_t
         tanh_cells = x.new_empty(steps, batch, hidden)  # tanh(c_t), becomes the gain of (8)
         outputs = x.new_empty(steps, batch, projected)  # h_t (T, B, P)
@@ -135,9 +135,12 @@ class LSTMLayer(torch.autograd.Function):
 
         w_hh_t = w_hh_p.t().contiguous()  # (P, 4H)
         w_hr_t = None if w_hr is None else w_hr.t().contiguous()  # (H, P)
-        if ctx.scans is not None:  # the factors of (8)-(10) computed step by step
+        if ctx.scans is not None:  # the factors of (8)-(10) and forget statistics step by step
+            gate_sums = x.new_empty(steps, batch)  # Σ_j f_t[b, j]
+            log_forget = x.new_empty(batch, hidden)  # Σ_t log f_t over valid steps
             ctx.scans.forward_scan(slots, cells, tanh_cells, outputs, None if w_hr is None else cell_outputs,
-                                   h0, c0, w_hh_t, w_hr_t, plan.threads, denormals_flushed())
+                                   inputs, w_in.t().contiguous(), h0, c0, w_hh_t, w_hr_t, gate_sums, log_forget,
+                                   spec.layout.lengths() - 1, plan.threads, denormals_flushed())
         else:
             _forward_steps(slots, cells, tanh_cells, outputs, cell_outputs, h0, c0, w_hh_t, w_hr_t)
 
@@ -148,9 +151,12 @@ class LSTMLayer(torch.autograd.Function):
             check_forward(spec, cells, c_n, "cell_state")
             if ctx.scans is None:
                 _step_factors(slots, cells, tanh_cells, cell_outputs, c0)
+                statistics = forget_gate_statistics(slots[:, :, 4], spec.layout.padding())  # f_t: the carry
+            else:
+                statistics = step_unit_means(gate_sums, hidden, spec.layout.padding()), log_forget.double()
+            spec.recorder.record_forget_gates(spec, *statistics)
             cell_gain = tanh_cells
             del cells, tanh_cells
-            spec.recorder.record_forget_gates(spec, slots[:, :, 4])  # f_t, kept for the carry of (8)
             zero_padding(spec, slots, cell_gain)
 
         ctx.spec = spec

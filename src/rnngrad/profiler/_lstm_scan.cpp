@@ -8,7 +8,7 @@
 // into ``workers`` contiguous blocks, each run on its own thread with one intra-op thread.
 //
 // Buffers (T steps in scan order, B rows, H hidden, P = proj_size or H):
-//   slots         (T, B, 5, H)  forward: W_ih x_t + b in slots 0..3 in, (K_o, F_i, F_f, F_g, f) out
+//   slots         (T, B, 5, H)  forward: (K_o, F_i, F_f, F_g, f) out
 //   factors       (T, B, 5, H)  reverse: the same buffer in, δa_t and f_t δc_t out
 //   cells         (T, B, H)     c_t
 //   cell_gains    (T, B, H)     o (1 − tanh² c_t), the gain of (8)
@@ -31,12 +31,14 @@ using at::Tensor;
 
 namespace {
 
-// Run body(lo, hi) over `workers` contiguous blocks of the rows 0 .. batch − 1, block 0 on the
-// calling thread. Every thread skips autograd (the tensors are the layer's own buffers) and
-// flushes denormals as the caller does; the helpers use one intra-op thread.
-void over_row_blocks(int64_t batch, int64_t workers, bool flush_denormal,
-                     const std::function<void(int64_t, int64_t)>& body) {
-  workers = std::max<int64_t>(1, std::min(workers, batch));
+// Run body(lo, hi) over `workers` contiguous blocks of 0 .. count − 1 (batch rows, or time
+// steps), block 0 on the calling thread. Every thread skips autograd (the tensors are the
+// layer's own buffers) and flushes denormals as the caller does; the helpers use one intra-op
+// thread. Plain threads, not OpenMP's: ATen's small ops run up to 3× slower inside an OpenMP
+// parallel region (measured).
+void over_blocks(int64_t count, int64_t workers, bool flush_denormal,
+                 const std::function<void(int64_t, int64_t)>& body) {
+  workers = std::max<int64_t>(1, std::min(workers, count));
   std::vector<std::exception_ptr> errors(workers);
   auto run = [&](int64_t block, bool helper) {
     try {
@@ -45,7 +47,7 @@ void over_row_blocks(int64_t batch, int64_t workers, bool flush_denormal,
         at::globalContext().setFlushDenormal(flush_denormal);
       }
       at::AutoDispatchBelowADInplaceOrView no_autograd;
-      body(block * batch / workers, (block + 1) * batch / workers);
+      body(block * count / workers, (block + 1) * count / workers);
     } catch (...) {
       errors[block] = std::current_exception();
     }
@@ -59,25 +61,63 @@ void over_row_blocks(int64_t batch, int64_t workers, bool flush_denormal,
   }
 }
 
-// Forward loop (1)-(5) over all T steps, and at each step, while its values are in cache, the
+// For the rows lo .. hi − 1: scan step → the local rows whose sequence ends there.
+// end_step (B,) int64 holds each row's last valid scan step.
+std::vector<std::vector<int64_t>> rows_ending(const int64_t* end_step, int64_t lo, int64_t hi, int64_t steps) {
+  std::vector<std::vector<int64_t>> ending(steps);
+  for (int64_t row = lo; row < hi; ++row) ending[end_step[row]].push_back(row - lo);
+  return ending;
+}
+
+// Index tensor of local rows, on the device of `like`.
+Tensor row_index(const std::vector<int64_t>& rows, const Tensor& like) {
+  return at::tensor(rows, at::TensorOptions().dtype(at::kLong)).to(like.device());
+}
+
+// The input term of (1) for all steps, W_ih x_t + b = [x_t, 1] [W_ih, b]^T (`inputs` (T*B, K),
+// `w_in_t` (K, 4H)), split over the threads by time; then the forward loop (1)-(5) over all T
+// steps, split over the threads by rows, and at each step, while its values are in cache, the
 // factors of (8)-(10) that the Python path computes for all steps after its loop: slots end as
-// (K_o, F_i, F_f, F_g, f) and cell_gains as o (1 − tanh² c).
+// (K_o, F_i, F_f, F_g, f) and cell_gains as o (1 − tanh² c). Also the forget-gate statistics of
+// ``_summaries``: gate_sums (T, B) = Σ_j f_t[b, j] at every step, and log_forget (B, H) =
+// Σ_t log f_t[b] over each row's valid steps (end_step, as in the reverse scan).
 // cell_outputs and w_hr_t are given together (proj_size > 0); without them m_t = h_t.
 void lstm_forward_scan(Tensor slots, Tensor cells, Tensor cell_gains, Tensor outputs,
-                       std::optional<Tensor> cell_outputs, Tensor h0, Tensor c0, Tensor w_hh_t,
-                       std::optional<Tensor> w_hr_t, int64_t workers, bool flush_denormal) {
-  const int64_t steps = slots.size(0), hidden = slots.size(3);
+                       std::optional<Tensor> cell_outputs, Tensor inputs, Tensor w_in_t, Tensor h0, Tensor c0,
+                       Tensor w_hh_t, std::optional<Tensor> w_hr_t, Tensor gate_sums, Tensor log_forget,
+                       Tensor end_step, int64_t workers, bool flush_denormal) {
+  const int64_t steps = slots.size(0), batch = slots.size(1), hidden = slots.size(3);
+  Tensor end_cpu = end_step.to(at::kCPU, at::kLong).contiguous();
+  const int64_t* end = end_cpu.const_data_ptr<int64_t>();
   const Tensor& m_all = cell_outputs ? *cell_outputs : outputs;
-  over_row_blocks(slots.size(1), workers, flush_denormal, [&](int64_t lo, int64_t hi) {
+  Tensor gates = slots.narrow(2, 0, 4).view({steps * batch, 4 * hidden});  // row stride 5H
+  over_blocks(steps, workers, flush_denormal, [&](int64_t first, int64_t last) {
+    Tensor block = gates.narrow(0, first * batch, (last - first) * batch);
+    at::mm_out(block, inputs.narrow(0, first * batch, (last - first) * batch), w_in_t);  // (1)
+  });
+  over_blocks(batch, workers, flush_denormal, [&](int64_t lo, int64_t hi) {
     const int64_t rows = hi - lo;
     Tensor h_prev = h0.narrow(0, lo, rows), c_prev = c0.narrow(0, lo, rows);
     Tensor gi = at::empty({rows, hidden}, slots.options());  // g ⊙ i
+    Tensor log_f = at::empty({rows, hidden}, slots.options());
+    Tensor log_sum = at::zeros({rows, hidden}, slots.options());  // Σ log f so far
+    Tensor log_out = log_forget.narrow(0, lo, rows);
+    const auto ending = rows_ending(end, lo, hi, steps);
     for (int64_t t = 0; t < steps; ++t) {
       Tensor slot = slots.select(0, t).narrow(0, lo, rows);  // (n, 5, H)
       Tensor o = slot.select(1, 0), i = slot.select(1, 1), f = slot.select(1, 2), g = slot.select(1, 3);
       slot.narrow(1, 0, 4).view({rows, 4 * hidden}).addmm_(h_prev, w_hh_t);  // (1)
       slot.narrow(1, 0, 3).sigmoid_();  // (2) o, i, f
       g.tanh_();  // (2)
+      Tensor gate_sum = gate_sums.select(0, t).narrow(0, lo, rows);
+      at::sum_out(gate_sum, f, at::IntArrayRef{1});
+      log_sum.add_(at::log_out(log_f, f));
+      if (static_cast<int64_t>(ending[t].size()) == rows) {
+        log_out.copy_(log_sum);
+      } else if (!ending[t].empty()) {
+        Tensor index = row_index(ending[t], log_sum);
+        log_out.index_copy_(0, index, log_sum.index_select(0, index));
+      }
       Tensor c = cells.select(0, t).narrow(0, lo, rows);
       at::mul_out(c, f, c_prev).addcmul_(i, g);  // (3)
       Tensor gain = cell_gains.select(0, t).narrow(0, lo, rows);
@@ -113,10 +153,9 @@ Tensor lstm_reverse_scan(Tensor factors, Tensor hidden_grad, Tensor cell_grad, T
   Tensor carry_out = at::empty({batch, hidden}, cell_grad.options());
   Tensor end_cpu = end_step.to(at::kCPU, at::kLong).contiguous();
   const int64_t* end = end_cpu.const_data_ptr<int64_t>();
-  over_row_blocks(batch, workers, flush_denormal, [&](int64_t lo, int64_t hi) {
+  over_blocks(batch, workers, flush_denormal, [&](int64_t lo, int64_t hi) {
     const int64_t rows = hi - lo;
-    std::vector<std::vector<int64_t>> ending(steps);  // scan step → local rows ending there
-    for (int64_t row = lo; row < hi; ++row) ending[end[row]].push_back(row - lo);
+    const auto ending = rows_ending(end, lo, hi, steps);
     Tensor grad_c_n_rows = grad_c_n.narrow(0, lo, rows);
     Tensor carry, next_pre_grad;  // f_{t+1} δc_{t+1} (n, H) and δa_{t+1} (n, 4H)
     if (last == steps) {
@@ -136,7 +175,7 @@ Tensor lstm_reverse_scan(Tensor factors, Tensor hidden_grad, Tensor cell_grad, T
       if (static_cast<int64_t>(ending_rows.size()) == rows) {
         carry.add_(grad_c_n_rows);
       } else if (!ending_rows.empty()) {
-        Tensor index = at::tensor(ending_rows, at::TensorOptions().dtype(at::kLong)).to(carry.device());
+        Tensor index = row_index(ending_rows, carry);
         carry.index_add_(0, index, grad_c_n_rows.index_select(0, index));
       }
       Tensor dc = cell_grad.select(0, t).narrow(0, lo, rows);
@@ -155,7 +194,8 @@ Tensor lstm_reverse_scan(Tensor factors, Tensor hidden_grad, Tensor cell_grad, T
 
 TORCH_LIBRARY(rnngrad_lstm_scan, m) {
   m.def("forward_scan(Tensor(a!) slots, Tensor(b!) cells, Tensor(c!) cell_gains, Tensor(d!) outputs, "
-        "Tensor(e!)? cell_outputs, Tensor h0, Tensor c0, Tensor w_hh_t, Tensor? w_hr_t, int workers, "
+        "Tensor(e!)? cell_outputs, Tensor inputs, Tensor w_in_t, Tensor h0, Tensor c0, Tensor w_hh_t, "
+        "Tensor? w_hr_t, Tensor(f!) gate_sums, Tensor(g!) log_forget, Tensor end_step, int workers, "
         "bool flush_denormal) -> ()");
   m.def("reverse_scan(Tensor(a!) factors, Tensor(b!) hidden_grad, Tensor(c!) cell_grad, Tensor w_hh_p, "
         "Tensor? w_hr, Tensor grad_c_n, Tensor end_step, int first, int last, int workers, "

@@ -16,7 +16,6 @@ from torch import Tensor, nn
 from rnngrad.errors import InputError
 from rnngrad.profiler._layer_io import LayerKey, LayerSpec
 from rnngrad.profiler._layout import SequenceLayout
-from rnngrad.profiler._summaries import forget_gate_statistics
 from rnngrad.profiler.gradient_profile import (
     GradientProfile,
     LayerRecord,
@@ -64,10 +63,10 @@ class Recorder:
             device,
         )
 
-    def record_forget_gates(self, spec: LayerSpec, forget: Tensor) -> None:
-        """Forget-gate statistics from f ``(T, B, H)`` in scan order (called before f is spent)."""
+    def record_forget_gates(self, spec: LayerSpec, unit_mean: Tensor, log_product: Tensor) -> None:
+        """Forget-gate statistics in scan order (``_summaries.forget_gate_statistics``): the mean
+        gate per step and sequence ``(T, B)`` and the log carousel product ``(B, H)``."""
         layout = spec.layout
-        unit_mean, log_product = forget_gate_statistics(forget, layout.padding())
         unit_mean = layout.scan_order(unit_mean.unsqueeze(2), spec.reverse).squeeze(2)  # (T, B)
         valid_rows = layout.batch if layout.full else (~layout.padding().squeeze(2)).sum(1).clamp_min(1)
         self._forget[spec.key] = (unit_mean.sum(1) / valid_rows, log_product)

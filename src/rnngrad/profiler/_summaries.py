@@ -93,11 +93,17 @@ def forget_gate_statistics(forget: Tensor, padding: Tensor | None) -> tuple[Tens
     """
     # a contiguous copy: torch's log is about 10× slower on a strided view (a gate slot)
     log_forget = forget.clone(memory_format=torch.contiguous_format).log_()  # (T, B, H)
-    unit_mean = forget.sum(2).double() / forget.shape[2]  # (T, B)
     if padding is not None:
         log_forget.masked_fill_(padding, 0.0)
-        unit_mean.masked_fill_(padding.squeeze(2), 0.0)
-    return unit_mean, log_forget.sum(0).double()
+    return step_unit_means(forget.sum(2), forget.shape[2], padding), log_forget.sum(0).double()
+
+
+def step_unit_means(gate_sums: Tensor, units: int, padding: Tensor | None) -> Tensor:
+    """``(T, B)`` float64 mean gate per step and sequence from the sums over units, 0 at padding."""
+    means = gate_sums.double() / units
+    if padding is not None:
+        means.masked_fill_(padding.squeeze(2), 0.0)
+    return means
 
 
 def mean_forget_gate(step_mean: Tensor, lengths: Tensor) -> float:

@@ -116,3 +116,46 @@ def test_every_row_block_flushes_denormals_as_the_caller_does(lstm_loops):
         assert float(magnitude[-1].min()) > 0 and float(magnitude[0].max()) == 0.0, "passes through the range"
         denormal = (magnitude > 0) & (magnitude < torch.finfo(torch.float32).tiny)
         assert not bool(denormal.any()), f"{int(denormal.sum())} denormal values"
+
+
+LONG_LENGTHS = [40, 17, 16, 33, 1]  # sequences ending inside, at the edge of and across 16-step chunks
+
+
+def test_long_sequences_give_the_oracles_gradients(lstm_loops):
+    torch.manual_seed(5)
+    model = nn.LSTM(3, 4, bidirectional=True).double()
+    x = torch.randn(40, len(LONG_LENGTHS), 3, dtype=torch.float64)
+    packed = pack_padded_sequence(x, torch.tensor(LONG_LENGTHS), enforce_sorted=False)
+
+    def loss_fn(out):
+        return out[0].data.sin().sum() + out[1][1].square().sum()
+
+    result = profile(model, (packed,), loss_fn)
+    for (name, layer, direction), (hidden, cell) in reference_gradients(model, (packed,), loss_fn).items():
+        assert_close(result.hidden_grad(name, layer, direction), hidden, f"h d{direction}")
+        assert_close(result.cell_grad(name, layer, direction), cell, f"c d{direction}")
+
+
+def test_long_sequences_give_the_exact_forget_gate_statistics(lstm_loops):
+    """With W_hh = 0 the forget gates depend on x_t alone: the mean gate and the carousel product
+    ∏ f over each sequence's valid steps follow in closed form, in both directions."""
+    torch.manual_seed(6)
+    model = nn.LSTM(2, 3, bidirectional=True).double()
+    suffixes = ("", "_reverse")
+    with torch.no_grad():
+        for suffix in suffixes:
+            getattr(model, "weight_hh_l0" + suffix).zero_()
+            getattr(model, "bias_hh_l0" + suffix)[3:6].fill_(2.0)
+    lengths = torch.tensor(LONG_LENGTHS)
+    x = torch.randn(40, len(LONG_LENGTHS), 2, dtype=torch.float64)
+    result = profile(model, (pack_padded_sequence(x, lengths, enforce_sorted=False),), lambda out: out[1][1].sum())
+
+    valid = (torch.arange(40).unsqueeze(1) < lengths).unsqueeze(2)  # (T, B, 1)
+    for direction, suffix in enumerate(suffixes):
+        weight, bias_ih, bias_hh = (getattr(model, name + "_l0" + suffix) for name in ("weight_ih", "bias_ih", "bias_hh"))
+        with torch.no_grad():
+            forget = torch.sigmoid(x @ weight[3:6].t() + bias_ih[3:6] + bias_hh[3:6])  # (T, B, H)
+        expected_product = torch.where(valid, forget, torch.ones_like(forget)).prod(0)  # (B, H)
+        expected_mean = float(forget[valid.expand_as(forget)].mean())
+        torch.testing.assert_close(result.carousel_product("", 0, direction), expected_product, rtol=1e-12, atol=0)
+        assert result.mean_forget_gate("", 0, direction) == pytest.approx(expected_mean, rel=1e-12)

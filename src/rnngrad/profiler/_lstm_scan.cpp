@@ -74,13 +74,63 @@ Tensor row_index(const std::vector<int64_t>& rows, const Tensor& like) {
   return at::tensor(rows, at::TensorOptions().dtype(at::kLong)).to(like.device());
 }
 
+// Steps per chunk of the forward's factor pass: small enough that a chunk's buffers are still
+// in cache when it runs, big enough that its ops' fixed costs are shared by many steps.
+constexpr int64_t kFactorChunk = 16;
+
+// The factors of (8)-(10) and the forget-gate statistics for steps t0 .. t1 − 1 of one row
+// block, from its activated gates; the same formulas as ``_lstm_layer._step_factors``.
+// Views of the block's rows: slots (T, n, 5, H), cells, cell_gains (holding tanh c) and
+// cell_outputs (T, n, H); c0 (n, H); gate_sums (T, n); log_sum and log_out (n, H).
+void step_factors(const Tensor& slots, const Tensor& cells, const Tensor& cell_gains,
+                  const Tensor& cell_outputs, const Tensor& c0, const Tensor& gate_sums,
+                  Tensor& log_sum, Tensor& log_out, const std::vector<std::vector<int64_t>>& ending,
+                  int64_t t0, int64_t t1) {
+  const int64_t k = t1 - t0, rows = slots.size(1);
+  Tensor chunk = slots.narrow(0, t0, k);  // (k, n, 5, H)
+  Tensor o = chunk.select(2, 0), i = chunk.select(2, 1), f = chunk.select(2, 2), g = chunk.select(2, 3);
+  Tensor f_carry = chunk.select(2, 4);
+  Tensor m = cell_outputs.narrow(0, t0, k), gain = cell_gains.narrow(0, t0, k);
+
+  // statistics: Σ_j f_t[b, j] per step; Σ_t log f_t up to each row's last valid step
+  Tensor step_sums = gate_sums.narrow(0, t0, k);
+  at::sum_out(step_sums, f, at::IntArrayRef{2});
+  Tensor logs = f.contiguous().log_();  // (k, n, H); log runs ~10× slower on a strided slot
+  for (int64_t t = t0; t < t1; ++t) {
+    const auto& ending_rows = ending[t];
+    if (ending_rows.empty()) continue;
+    Tensor upto = at::sum(logs.narrow(0, 0, t - t0 + 1), at::IntArrayRef{0}).add_(log_sum);  // (n, H)
+    if (static_cast<int64_t>(ending_rows.size()) == rows) {
+      log_out.copy_(upto);
+    } else {
+      Tensor index = row_index(ending_rows, upto);
+      log_out.index_copy_(0, index, upto.index_select(0, index));
+    }
+  }
+  log_sum.add_(at::sum(logs, at::IntArrayRef{0}));
+
+  f_carry.copy_(f);  // f_t, the carry of (8)
+  f.addcmul_(f, f, -1);  // f (1 − f)
+  if (t0 > 0) {
+    f.mul_(cells.narrow(0, t0 - 1, k));  // c_{t−1} f (1 − f)  (10)
+  } else {
+    f.select(0, 0).mul_(c0);
+    if (k > 1) f.narrow(0, 1, k - 1).mul_(cells.narrow(0, 0, k - 1));
+  }
+  at::addcmul_out(gain, o, m, gain, -1);  // o (1 − tanh² c)  (8)
+  at::addcmul_out(o, m, m, o, -1);  // tanh(c) o (1 − o)  (9)
+  Tensor gi = at::mul(g, i);
+  at::addcmul_out(g, i, gi, g, -1);  // i (1 − g²)  (10)
+  at::addcmul_out(i, gi, gi, i, -1);  // g i (1 − i)  (10)
+}
+
 // The input term of (1) for all steps, W_ih x_t + b = [x_t, 1] [W_ih, b]^T (`inputs` (T*B, K),
 // `w_in_t` (K, 4H)), split over the threads by time; then the forward loop (1)-(5) over all T
-// steps, split over the threads by rows, and at each step, while its values are in cache, the
-// factors of (8)-(10) that the Python path computes for all steps after its loop: slots end as
-// (K_o, F_i, F_f, F_g, f) and cell_gains as o (1 − tanh² c). Also the forget-gate statistics of
-// ``_summaries``: gate_sums (T, B) = Σ_j f_t[b, j] at every step, and log_forget (B, H) =
-// Σ_t log f_t[b] over each row's valid steps (end_step, as in the reverse scan).
+// steps, split over the threads by rows, and every kFactorChunk steps, while their values are in
+// cache, the factors of (8)-(10) that the Python path computes for all steps after its loop:
+// slots end as (K_o, F_i, F_f, F_g, f) and cell_gains as o (1 − tanh² c). Also the forget-gate
+// statistics of ``_summaries``: gate_sums (T, B) = Σ_j f_t[b, j] at every step, and log_forget
+// (B, H) = Σ_t log f_t[b] over each row's valid steps (end_step, as in the reverse scan).
 // cell_outputs and w_hr_t are given together (proj_size > 0); without them m_t = h_t.
 void lstm_forward_scan(Tensor slots, Tensor cells, Tensor cell_gains, Tensor outputs,
                        std::optional<Tensor> cell_outputs, Tensor inputs, Tensor w_in_t, Tensor h0, Tensor c0,
@@ -97,45 +147,34 @@ void lstm_forward_scan(Tensor slots, Tensor cells, Tensor cell_gains, Tensor out
   });
   over_blocks(batch, workers, flush_denormal, [&](int64_t lo, int64_t hi) {
     const int64_t rows = hi - lo;
+    Tensor slots_rows = slots.narrow(1, lo, rows), cells_rows = cells.narrow(1, lo, rows);
+    Tensor gains_rows = cell_gains.narrow(1, lo, rows), m_rows = m_all.narrow(1, lo, rows);
     Tensor h_prev = h0.narrow(0, lo, rows), c_prev = c0.narrow(0, lo, rows);
-    Tensor gi = at::empty({rows, hidden}, slots.options());  // g ⊙ i
-    Tensor log_f = at::empty({rows, hidden}, slots.options());
-    Tensor log_sum = at::zeros({rows, hidden}, slots.options());  // Σ log f so far
-    Tensor log_out = log_forget.narrow(0, lo, rows);
+    Tensor log_sum = at::zeros({rows, hidden}, slots.options());  // Σ log f of the steps done
+    Tensor log_out = log_forget.narrow(0, lo, rows), sums_rows = gate_sums.narrow(1, lo, rows);
     const auto ending = rows_ending(end, lo, hi, steps);
+    int64_t factored = 0;  // steps before this one have their factors
     for (int64_t t = 0; t < steps; ++t) {
-      Tensor slot = slots.select(0, t).narrow(0, lo, rows);  // (n, 5, H)
+      Tensor slot = slots_rows.select(0, t);  // (n, 5, H)
       Tensor o = slot.select(1, 0), i = slot.select(1, 1), f = slot.select(1, 2), g = slot.select(1, 3);
       slot.narrow(1, 0, 4).view({rows, 4 * hidden}).addmm_(h_prev, w_hh_t);  // (1)
       slot.narrow(1, 0, 3).sigmoid_();  // (2) o, i, f
       g.tanh_();  // (2)
-      Tensor gate_sum = gate_sums.select(0, t).narrow(0, lo, rows);
-      at::sum_out(gate_sum, f, at::IntArrayRef{1});
-      log_sum.add_(at::log_out(log_f, f));
-      if (static_cast<int64_t>(ending[t].size()) == rows) {
-        log_out.copy_(log_sum);
-      } else if (!ending[t].empty()) {
-        Tensor index = row_index(ending[t], log_sum);
-        log_out.index_copy_(0, index, log_sum.index_select(0, index));
-      }
-      Tensor c = cells.select(0, t).narrow(0, lo, rows);
+      Tensor c = cells_rows.select(0, t);
       at::mul_out(c, f, c_prev).addcmul_(i, g);  // (3)
-      Tensor gain = cell_gains.select(0, t).narrow(0, lo, rows);
-      at::tanh_out(gain, c);  // tanh(c_t), for now
-      Tensor m = m_all.select(0, t).narrow(0, lo, rows);
-      at::mul_out(m, o, gain);  // (4)
+      Tensor tanh_c = gains_rows.select(0, t);
+      at::tanh_out(tanh_c, c);  // tanh(c_t), until step_factors makes it the gain
+      Tensor m = m_rows.select(0, t);
+      at::mul_out(m, o, tanh_c);  // (4)
       Tensor h = outputs.select(0, t).narrow(0, lo, rows);
       if (w_hr_t) at::mm_out(h, m, *w_hr_t);  // (5)
-
-      slot.select(1, 4).copy_(f);  // f_t, the carry of (8)
-      f.addcmul_(f, f, -1).mul_(c_prev);  // c_{t−1} f (1 − f)  (10)
-      at::addcmul_out(gain, o, m, gain, -1);  // o (1 − tanh² c)  (8)
-      at::addcmul_out(o, m, m, o, -1);  // tanh(c) o (1 − o)  (9)
-      at::mul_out(gi, g, i);
-      at::addcmul_out(g, i, gi, g, -1);  // i (1 − g²)  (10)
-      at::addcmul_out(i, gi, gi, i, -1);  // g i (1 − i)  (10)
       h_prev = h;
       c_prev = c;
+      if (t + 1 - factored == kFactorChunk || t + 1 == steps) {
+        step_factors(slots_rows, cells_rows, gains_rows, m_rows, c0.narrow(0, lo, rows), sums_rows, log_sum,
+                     log_out, ending, factored, t + 1);
+        factored = t + 1;
+      }
     }
   });
 }

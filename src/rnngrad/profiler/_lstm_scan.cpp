@@ -1,11 +1,13 @@
 // The two per-step loops of one LSTM layer (``_lstm_layer.py``), compiled.
 //
 // The equations, the gate order (o, i, f, g) and the buffers are those of ``_lstm_layer.py``,
-// whose Python loops compute the same values op for op; the numbers (1)-(10) refer to its
-// docstring. Each step is a few small ops, so in Python the interpreter's overhead per op
-// matters, and a second Python thread would fight for the GIL. Here every batch row's
-// recurrence is independent of the others' (the matmuls are row by row), so the rows are split
-// into ``workers`` contiguous blocks, each run on its own thread with one intra-op thread.
+// whose Python loops compute the same values with the same element-wise formulas (only the
+// forget-gate statistics sum in another order); the numbers (1)-(10) refer to its docstring.
+// Each step is a few small ops, so in Python the interpreter's overhead per op matters, and a
+// second Python thread would fight for the GIL. Here every batch row's recurrence is
+// independent of the others' (the matmuls are row by row), so the rows can be split into
+// ``workers`` contiguous blocks, each run on its own thread with one intra-op thread (the
+// caller's ``ThreadPlan`` has already narrowed its own).
 //
 // Buffers (T steps in scan order, B rows, H hidden, P = proj_size or H):
 //   slots         (T, B, 5, H)  forward: (K_o, F_i, F_f, F_g, f) out

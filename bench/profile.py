@@ -4,7 +4,9 @@ For each module kind and size: float32, loss = mean of squared outputs, 2 thread
 interleaved (fused, profile, ...) repetition by repetition and reported as medians; ``ratio`` is
 median(profile) / median(fused), ``paired_ratio`` the median of the per-repetition ratios. Peak memory
 is the high-water mark of CPU tensor memory during one call above the level at its start, from
-torch.profiler's memory timeline (it sees allocations inside autograd functions too).
+torch.profiler's memory timeline (it sees allocations inside autograd functions too). For the
+LSTM, ``profile_accumulate_grad_python_loops`` times the Python loops that serve where the
+compiled ones cannot be built.
 
 With ``--device cuda`` the fused side is cuDNN, every timing ends with a synchronize, and peak
 memory is ``torch.cuda.max_memory_allocated`` above the level at the call's start.
@@ -27,6 +29,7 @@ from torch.profiler import profile as torch_profile
 from torch.profiler._memory_profiler import MemoryProfileTimeline  # what export_memory_timeline uses
 
 from rnngrad.profiler import profile
+from rnngrad.profiler._compiled import NO_COMPILE_VARIABLE, lstm_scans
 
 KINDS = {"LSTM": torch.nn.LSTM, "GRU": torch.nn.GRU, "RNN": torch.nn.RNN}
 TARGETS = {"LSTM": 1.0, "GRU": 1.0, "RNN": 0.8}  # profile time / fused time, at most
@@ -51,12 +54,22 @@ def variants(module, x):
     def profile_default():
         profile(module, (x,), loss_fn)
 
-    return {
+    def profile_python_loops():  # the LSTM's fallback where its compiled loops cannot be built
+        os.environ[NO_COMPILE_VARIABLE] = "1"
+        try:
+            profile(module, (x,), loss_fn, accumulate_grad=True)
+        finally:
+            del os.environ[NO_COMPILE_VARIABLE]
+
+    functions = {
         "fused_forward_backward": fused_forward_backward,
         "profile_accumulate_grad": profile_with_parameter_grads,
         "profile_default": profile_default,
         "fused_forward": fused_forward,
     }
+    if isinstance(module, torch.nn.LSTM) and lstm_scans(x.device) is not None:
+        functions["profile_accumulate_grad_python_loops"] = profile_python_loops
+    return functions
 
 
 def peak_bytes(function) -> int:

@@ -86,6 +86,21 @@ def test_a_module_called_twice_is_refused():
         profile(Twice(), (torch.randn(4, 1, 2),), lambda out: out.sum())
 
 
+@pytest.mark.parametrize("shape", [(4, 0, 2), (0, 3, 2)])
+def test_an_empty_batch_is_refused_with_its_shape(shape):
+    with pytest.raises(InputError, match=r"inputs: expected at least one time step and one sequence for 'rnn'"):
+        profile(_Wrapped(), (torch.randn(*shape),), lambda out: out.sum())
+
+
+class _Wrapped(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.LSTM(2, 3)
+
+    def forward(self, x):
+        return self.rnn(x)[0]
+
+
 def test_wrong_input_size_gets_torchs_own_message():
     with pytest.raises(RuntimeError, match="input.size\\(-1\\) must be equal to input_size"):
         profile(nn.LSTM(2, 3), (torch.randn(4, 1, 5),), lambda out: out[0].sum())

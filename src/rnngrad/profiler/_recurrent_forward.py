@@ -20,6 +20,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
+from rnngrad.errors import InputError
 from rnngrad.profiler._gru_layer import GRULayer
 from rnngrad.profiler._layer_io import LayerKey, LayerSpec
 from rnngrad.profiler._layout import PackedOrder, SequenceLayout
@@ -61,6 +62,11 @@ def profiled_forward(module: nn.RNNBase, name: str, recorder: Recorder, anchor: 
         checked_input = input if batched else input.unsqueeze(0 if module.batch_first else 1)
         x = checked_input.transpose(0, 1) if module.batch_first else checked_input  # (T, B, I)
     steps, batch = x.shape[0], x.shape[1]
+    if steps == 0 or batch == 0:
+        raise InputError(
+            f"inputs: expected at least one time step and one sequence for {name or type(module).__name__!r}, "
+            f"got {steps} steps and {batch} sequences: there is no gradient through time to profile"
+        )
     h0, c0 = _initial_states(module, hx, batched, batch, x)
     module.check_forward_args(checked_input, (h0, c0) if c0 is not None else h0, batch_sizes)
 

@@ -26,10 +26,11 @@ gradient (``_layer_io`` (1)) and δa_{T+1} = 0, f_{T+1} δc_{T+1} := ∂L/∂c_n
     (12) δW_ih = Σ_t δa_t x_t^T,  δW_hh = Σ_t δa_t h_{t−1}^T,  δb_ih = δb_hh = Σ_t δa_t,
          δW_hr = Σ_t δh_t m_t^T
 
-The factors of (8)-(10) are computed for all t at once after the Python forward loop (by the
-compiled loop, step by step) and stored per step in five slots (K_o, F_i, F_f, F_g, f), where K_o = tanh(c) o (1 − o), F = the factors of (10):
+The factors of (8)-(10) are computed for all t at once after the Python forward loop (the
+compiled loop computes them in 16-step chunks as it goes) and stored per step in five slots
+(K_o, F_i, F_f, F_g, f), where K_o = tanh(c) o (1 − o), F = the factors of (10):
 one product by δc_t then gives δa^{i,f,g} and the next carry f_t δc_t together, so each step
-of the Python loop is one matmul and three element-wise ops.
+of the reverse scan is one matmul and three element-wise ops.
 
 The two per-step loops exist twice, with the same equations and the same buffers: compiled
 (``_lstm_scan.cpp``, built on first use by ``_compiled``), and in Python below, which serves
@@ -195,7 +196,7 @@ class LSTMLayer(torch.autograd.Function):
         grad_c0, last_half = reverse_scan(spec, plan, factors, hidden_grad, cell_grad, w_hh_p, w_hr, grad_c_n,
                                           span_grads if overlap else None, outputs)
 
-        first = steps // 2 if last_half is not None else steps  # steps 0 .. first − 1 are done here
+        first = _handover(steps) if last_half is not None else steps  # steps 0 .. first − 1 are done here
         with plan.wide():
             # h_{t−1} of steps 0 .. first − 1, copied: one GEMM measured 1-4 % faster overall than the
             # two of recurrent_weight_grad
@@ -215,6 +216,12 @@ class LSTMLayer(torch.autograd.Function):
         finish_backward(spec, hidden_grad, cell_grad)
         return (None, grad_x, grad_h0, grad_c0, grad_w_ih, grad_w_hh, grad_b_ih, grad_b_hh,
                 grad_w_hr, None)
+
+
+def _handover(steps: int) -> int:
+    """The scan step from which the reverse scan hands (11)-(12) to a second thread: those of
+    steps split .. T − 1 run beside the scan of steps split − 1 .. 0."""
+    return steps // 2
 
 
 def _forward_steps(slots: Tensor, cells: Tensor, tanh_cells: Tensor, outputs: Tensor, cell_outputs: Tensor,
@@ -256,7 +263,7 @@ def _compiled_reverse_scan(scans, spec: LayerSpec, plan: ThreadPlan, factors: Te
         return scans.reverse_scan(factors, hidden_grad, cell_grad, w_hh_p, w_hr, grad_c_n, end_step,
                                   first, last, workers, flush)
 
-    split = steps // 2
+    split = _handover(steps)
     if span_grads is None or split == 0:
         return scan(0, steps, plan.threads), None
     scan(split, steps, 1)
@@ -303,7 +310,7 @@ def _reverse_steps(spec: LayerSpec, plan: ThreadPlan, factors: Tensor, hidden_gr
     carry = grad_c_n.clone() if spec.layout.full else torch.zeros_like(grad_c_n)  # f δc
     carry = carry.unsqueeze(1)  # (B, 1, H)
     end_rows = spec.layout.end_rows
-    split = steps // 2  # (11)-(12) over scan steps split .. T − 1 run beside steps split − 1 .. 0
+    split = _handover(steps)
     last_half = None
     for t in range(steps - 1, -1, -1):
         if t + 1 == split and span_grads is not None:  # steps ≥ split are final

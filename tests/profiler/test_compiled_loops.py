@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+from pathlib import Path
 
 import pytest
 import torch
@@ -54,6 +55,31 @@ def test_a_failed_build_logs_one_line_and_profile_still_runs(monkeypatch, caplog
         "Error building extension 'rnngrad_lstm_scan'"
     ]
     assert result.hidden_grad("").shape == (4, 2, 3)
+
+
+def test_a_lock_file_left_by_a_killed_build_does_not_block_the_next(monkeypatch, tmp_path):
+    """Torch waits forever while its lock file exists; a build killed midway leaves one."""
+    import torch.utils.cpp_extension
+
+    monkeypatch.setenv("TORCH_EXTENSIONS_DIR", str(tmp_path))
+    monkeypatch.delenv(NO_COMPILE_VARIABLE, raising=False)
+    directory = _compiled._build_directory()
+    directory.mkdir(parents=True)
+    (directory / "lock").touch()
+    seen = []
+
+    def build_that_would_wait(*, build_directory, **_):
+        seen.append((build_directory, (Path(build_directory) / "lock").exists()))
+        raise RuntimeError("stop before compiling")
+
+    monkeypatch.setattr(torch.utils.cpp_extension, "load", build_that_would_wait)
+    _compiled._build.cache_clear()
+    try:
+        assert lstm_scans(CPU) is None
+    finally:
+        _compiled._build.cache_clear()
+    assert seen == [(str(directory), False)]
+    assert str(directory).startswith(str(tmp_path))
 
 
 def _bidirectional_packed_lstm(batch: int, projected: bool):

@@ -2,9 +2,14 @@
 
 Torch compiles the file with the machine's C++ compiler through ``torch.utils.cpp_extension``
 (about 15 s, once; the library is cached under ``TORCH_EXTENSIONS_DIR``, by default
-``~/.cache/torch_extensions``). Where it cannot be built (no compiler), or when the environment
-variable ``RNNGRAD_NO_COMPILE`` is set to anything but ``0``, the Python loops of
-``_lstm_layer`` run instead: they compute the same values, slower.
+``~/.cache/torch_extensions``, one folder per Python and torch version). Where it cannot be
+built (no compiler), or when the environment variable ``RNNGRAD_NO_COMPILE`` is set to anything
+but ``0``, the Python loops of ``_lstm_layer`` run instead: they compute the same values, slower.
+
+Processes that start at once (a sweep's workers) build one at a time. Torch's own lock is a file
+that a build killed midway leaves behind, after which every later build would wait for it
+forever; builds here also take a kernel lock (``flock``), released when its process dies, and
+whoever holds it removes such a stale file.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import contextlib
 import functools
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Iterator
@@ -34,15 +40,38 @@ def _build() -> object | None:
     try:
         from torch.utils.cpp_extension import load
 
-        _log.info("rnngrad: building the compiled LSTM scan (once per machine, about 15 s)")
-        with _scripts_on_path():
+        directory = _build_directory()
+        _log.info("rnngrad: building the compiled LSTM scan in %s (once, about 15 s)", directory)
+        with _scripts_on_path(), _one_build_at_a_time(directory):
             load(name="rnngrad_lstm_scan", sources=[str(_SOURCE)], extra_cflags=["-O2"],
-                 is_python_module=False)
+                 build_directory=str(directory), is_python_module=False)
     except Exception as error:  # no compiler, no ninja, a failed build: the Python loops serve
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         _log.warning("rnngrad: could not build the compiled LSTM scan, using the Python loops: %s", reason)
         return None
     return torch.ops.rnngrad_lstm_scan
+
+
+def _build_directory() -> Path:
+    """``TORCH_EXTENSIONS_DIR`` (or ``~/.cache/torch_extensions``)/py3XX_torch<version>/rnngrad_lstm_scan."""
+    root = os.environ.get("TORCH_EXTENSIONS_DIR") or Path.home() / ".cache" / "torch_extensions"
+    version = re.sub(r"[^0-9A-Za-z.]+", "_", torch.__version__)
+    return Path(root) / f"py{sys.version_info.major}{sys.version_info.minor}_torch{version}" / "rnngrad_lstm_scan"
+
+
+@contextlib.contextmanager
+def _one_build_at_a_time(directory: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``directory``; under it, torch's lock file is stale."""
+    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: torch's lock file alone
+        yield
+        return
+    with open(directory / "rnngrad-build.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes or the process dies
+        (directory / "lock").unlink(missing_ok=True)  # torch's FileBaton of a killed build
+        yield
 
 
 @contextlib.contextmanager

@@ -2,9 +2,13 @@
 
 Each command lives in its own module and registers itself on :data:`app`. Bad input
 (:class:`rnngrad.errors.InputError`) is printed as one line on stderr, exit code 2, no traceback.
+The library's log messages (such as the one-time build of the compiled LSTM loops) go to stderr.
 """
 
 from __future__ import annotations
+
+import logging
+import sys
 
 from rnngrad.cli._app import app
 from rnngrad.cli import activations_command as _activations_command  # noqa: F401  (registers)
@@ -18,8 +22,18 @@ from rnngrad.cli import sweep_command as _sweep_command  # noqa: F401  (register
 from rnngrad.cli import train_command as _train_command  # noqa: F401  (registers)
 
 
+def log_to_stderr() -> None:
+    """Show the ``rnngrad`` loggers' messages from INFO up on stderr, one line each."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.getLogger("rnngrad")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+
 def main() -> None:
     """Entry point of the ``rnngrad`` script."""
+    log_to_stderr()
     app()
 
 

@@ -96,13 +96,14 @@ def _bidirectional_packed_lstm(batch: int, projected: bool):
     return model, (packed,), loss_fn
 
 
-@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("threads", [1, 2, 3])
 @pytest.mark.parametrize("batch", [1, 3, 8])
 @pytest.mark.parametrize("projected", [False, True])
 def test_row_blocks_of_any_size_give_the_oracles_gradients(lstm_loops, threads, batch, projected):
-    """Rows split over 1 or 2 threads (2 with one row: one block), uneven blocks, sequences
-    ending at different steps in both directions: the oracle's gradients, per step and for
-    every parameter."""
+    """Rows split over 1 to 3 threads (one block for one row), uneven blocks, the reverse scan's
+    rows over 2 threads beside the parameter gradients (3 threads), sequences ending at
+    different steps in both directions: the oracle's gradients, per step and for every
+    parameter."""
     model, inputs, loss_fn = _bidirectional_packed_lstm(batch, projected)
     loss_fn(model(*inputs)).backward()
     plain = {name: p.grad.clone() for name, p in model.named_parameters()}

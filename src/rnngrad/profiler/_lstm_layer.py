@@ -251,9 +251,10 @@ def _compiled_reverse_scan(scans, spec: LayerSpec, plan: ThreadPlan, factors: Te
                            outputs: Tensor):
     """The reverse scan (6)-(10) compiled; the same contract as :func:`_reverse_steps`.
 
-    With (11)-(12) to compute, the scan runs on one thread in two calls, and the last half's
-    (11)-(12) run beside the second call (measured faster than splitting the rows over two
-    threads and computing (11)-(12) after); without, the rows are split over the threads.
+    With (11)-(12) to compute, the scan runs in two calls, and the last half's (11)-(12) run
+    beside the second call on a thread of their own; the scan's rows are split over the other
+    threads (on 2 cores: one; measured faster than splitting the rows over both and computing
+    (11)-(12) after). Without, the rows are split over all the threads.
     """
     steps = factors.shape[0]
     end_step = spec.layout.lengths() - 1  # (B,) each sequence's last valid scan step
@@ -266,9 +267,10 @@ def _compiled_reverse_scan(scans, spec: LayerSpec, plan: ThreadPlan, factors: Te
     split = _handover(steps)
     if span_grads is None or split == 0:
         return scan(0, steps, plan.threads), None
-    scan(split, steps, 1)
+    workers = max(1, plan.threads - 1)
+    scan(split, steps, workers)
     last_half = plan.beside(span_grads, slice(split, steps), outputs[split - 1:-1])
-    return scan(0, split, 1), last_half
+    return scan(0, split, workers), last_half
 
 
 def _step_factors(slots: Tensor, cells: Tensor, tanh_cells: Tensor, cell_outputs: Tensor, c0: Tensor) -> None:

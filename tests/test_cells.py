@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 from rnngrad import GRUCell, InputError, LSTMCell, RNNCell, activation_names, from_torch
+from rounding import forget_gate_rounding_bound
 
 sizes = st.integers(min_value=1, max_value=9)
 seeds = st.integers(min_value=0, max_value=2**31 - 1)
@@ -147,8 +148,13 @@ def test_lstm_full_state_jacobian_equals_jacrev(forget_gate, B, I, H, seed):
     assert actual.shape == (B, 2 * H, 2 * H)
     assert relative_error(actual, expected) <= 1e-12
     # The carousel-only factor is the (c, c) block: diag(f), and exactly I without a forget gate.
+    # Off the diagonal the block is exactly 0; on it, f from the same z through another BLAS path
+    # (the Jacobian reads h from a strided state), equal up to the rounding of z.
     carousel = cell.carousel_factor(x, (h, c))
-    assert torch.equal(torch.diag_embed(carousel), actual[:, H:, H:])
+    block = actual[:, H:, H:]
+    assert torch.equal(block - torch.diag_embed(torch.diagonal(block, dim1=-2, dim2=-1)), torch.zeros_like(block))
+    difference = (torch.diagonal(block, dim1=-2, dim2=-1) - carousel).abs()
+    assert bool((difference <= forget_gate_rounding_bound(cell, x, h)).all()), float(difference.max())
     if not forget_gate:
         assert torch.equal(carousel, torch.ones_like(carousel))
 

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from rnngrad import GRUCell, LSTMCell, RNNCell
 from rnngrad.cells.step_jacobians import DiagonalTimesWeights, HiddenColumnsAndDiagonal, StepJacobians
+from rounding import forget_gate_rounding_bound
 
 sizes = st.integers(min_value=1, max_value=7)
 seeds = st.integers(min_value=0, max_value=2**31 - 1)
@@ -54,7 +55,10 @@ def test_lstm_step_jacobian_is_assembled_from_the_same_blocks():
     dense = cell.forward_and_jacobian(x, state)[1]  # (B, 2H, 2H)
     operator = cell.step_jacobians(x, state, 1)
     assert torch.equal(operator.dense()[0], dense)
-    # the c_{t-1} columns are diagonal: ∂h_t/∂c_{t-1} and ∂c_t/∂c_{t-1} = diag(f)
-    f = cell.carousel_factor(x, (state[:, :4], state[:, 4:]))
-    assert torch.equal(torch.diagonal(dense[:, 4:, 4:], dim1=-2, dim2=-1), f)
+    # the c_{t-1} columns are diagonal: ∂h_t/∂c_{t-1} and ∂c_t/∂c_{t-1} = diag(f), with f from a
+    # contiguous h here and a strided one in the Jacobian: equal up to the rounding of z_f
+    h = state[:, :4].contiguous()
+    f = cell.carousel_factor(x, (h, state[:, 4:]))
+    difference = (torch.diagonal(dense[:, 4:, 4:], dim1=-2, dim2=-1) - f).abs()
+    assert bool((difference <= forget_gate_rounding_bound(cell, x, h)).all()), float(difference.max())
     assert torch.count_nonzero(dense[:, :, 4:]) <= 2 * 2 * 4

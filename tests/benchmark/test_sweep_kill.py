@@ -1,7 +1,11 @@
 """A sweep killed with SIGKILL at random moments, then run again, ends with every run exactly once.
 
-The sweep runs in a real subprocess (``rnngrad sweep``); each attempt kills it at a random time,
-some while it starts and creates the database, most while runs are being written.
+The sweep runs in a real subprocess (``rnngrad sweep``). Each attempt kills it when the sweep
+has reached a chosen point, read from what it has done, never from a clock: at once (while the
+interpreter starts), as soon as the database file appears (while it creates its tables and
+trains the first run), or as soon as k runs are committed, with k drawn at random among the
+runs still to do (so the kill lands at the start of run k + 1, or while run k + 1 is being
+committed). However slow the machine, every kill lands where it is meant to.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -23,8 +28,10 @@ from rnngrad.sweep import config_key
 from rnngrad.training import TrainConfig
 
 CLI = "from rnngrad.cli import main, train_command, sweep_command, results_command; main()"
-# 48 runs: about 8 s here, so that a kill in the first 4 s always lands before the sweep ends
-GRID = dict(task="adding", T=(4, 5, 6), models=("rnn-tanh", "lstm"), seeds=8, steps=20, batch_size=2, hidden_size=2)
+GRID = dict(task="adding", T=(4, 5, 6), models=("rnn-tanh", "lstm"), seeds=4, steps=20, batch_size=2, hidden_size=2)
+TOTAL = len(SweepJob(**GRID).spec().configs())  # 24 runs
+POLL_S = 0.005  # how often the test reads the database; only the reaction time depends on it
+STUCK_S = 600.0  # a sweep that reaches no event in this long is broken, not slow
 
 
 def sweep_command(db: Path, workers: int) -> list[str]:
@@ -35,6 +42,7 @@ def sweep_command(db: Path, workers: int) -> list[str]:
 
 
 def rows(db: Path) -> int:
+    """Committed runs in the database (0 while it or its table does not exist yet)."""
     if not db.exists():
         return 0
     connection = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
@@ -46,54 +54,87 @@ def rows(db: Path) -> int:
         connection.close()
 
 
-def kill_at_random(db: Path, workers: int, rng: random.Random, while_writing: bool) -> int:
-    """Start the sweep, SIGKILL it at a random moment, return the rows it left."""
-    process = subprocess.Popen(sweep_command(db, workers), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               env={**os.environ, "COLUMNS": "100", "OMP_NUM_THREADS": "1"})
-    try:
-        if while_writing:  # wait for this attempt's first new row, then a random moment
-            start_rows, deadline = rows(db), time.monotonic() + 120
-            while rows(db) == start_rows and process.poll() is None and time.monotonic() < deadline:
-                time.sleep(0.02)
-            time.sleep(rng.uniform(0.0, 0.4))
-        else:  # any moment from the start: imports, creating the database, first runs
-            time.sleep(rng.uniform(0.0, 4.0))
-    finally:
-        process.send_signal(signal.SIGKILL)
-        process.wait()
+@dataclass(frozen=True)
+class Moment:
+    """When to kill: ``"start"``, ``"database"`` (the file exists) or ``"rows"`` (``rows`` committed)."""
+
+    event: str
+    rows: int = 0
+
+    def reached(self, db: Path) -> bool:
+        if self.event == "start":
+            return True
+        if self.event == "database":
+            return db.exists()
+        return rows(db) >= self.rows
+
+
+def kill_at(db: Path, workers: int, moment: Moment, log: Path) -> int:
+    """Start the sweep, SIGKILL it when ``moment`` is reached, return the rows it left.
+
+    Fails if the sweep ended by itself first (it finished, or it crashed: its stderr says why)."""
+    with open(log, "w") as stderr:
+        process = subprocess.Popen(sweep_command(db, workers), stdout=subprocess.DEVNULL, stderr=stderr,
+                                   env={**os.environ, "COLUMNS": "100", "OMP_NUM_THREADS": "1"})
+        try:
+            stuck = time.monotonic() + STUCK_S
+            while not moment.reached(db) and process.poll() is None and time.monotonic() < stuck:
+                time.sleep(POLL_S)
+        finally:
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+    assert process.returncode == -signal.SIGKILL, (moment, process.returncode, log.read_text()[-2000:])
     return rows(db)
 
 
-def check_every_run_exactly_once(db: Path) -> None:
+def check_no_corrupt_row(db: Path) -> list[tuple]:
+    """The database's integrity, and every stored row whole and consistent with its key."""
     connection = sqlite3.connect(db)
     try:
         assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         stored = connection.execute("SELECT key, config, result, status, steps FROM runs").fetchall()
     finally:
         connection.close()
-    job = SweepJob(**GRID, db=db)
-    expected = {config_key(config) for config in job.spec().configs()}
-    keys = [key for key, *_ in stored]
-    assert len(keys) == len(set(keys)) == len(expected) and set(keys) == expected
     for key, config, result, status, steps in stored:
         assert config_key(TrainConfig.from_dict(json.loads(config))) == key
         assert json.loads(result)["status"] == status and status in ("solved", "failed", "diverged")
         assert 1 <= steps <= GRID["steps"]
+    return stored
+
+
+def check_every_run_exactly_once(db: Path) -> None:
+    keys = [key for key, *_ in check_no_corrupt_row(db)]
+    expected = {config_key(config) for config in SweepJob(**GRID, db=db).spec().configs()}
+    assert len(keys) == len(set(keys)) == len(expected) and set(keys) == expected
 
 
 def run_kill_test(tmp_path: Path, kills: int, workers: int, seed: int) -> None:
-    db = tmp_path / "results.db"
-    rng = random.Random(seed)
-    left = [kill_at_random(db, workers, rng, while_writing=attempt % 3 != 0) for attempt in range(kills)]
-    total = len(SweepJob(**GRID, db=db).spec().configs())
-    assert any(0 < count < total for count in left), left  # some kills landed mid-sweep
-    completed = subprocess.run(sweep_command(db, workers), capture_output=True, text=True, timeout=600)
+    """Up to ``kills`` attempts: at start, at the database's creation, then at random row counts
+    while at least 4 runs are left (fewer would let the sweep finish before the kill arrives)."""
+    db, rng = tmp_path / "results.db", random.Random(seed)
+    left = []
+    for attempt in range(kills):
+        done = rows(db)
+        if attempt < 2:
+            moment = Moment(("start", "database")[attempt])
+        elif TOTAL - done >= 4:  # k runs committed, at most a third of what is left: runs to spare
+            moment = Moment("rows", done + rng.randint(1, max(1, (TOTAL - done) // 3)))
+        else:
+            break
+        left.append(kill_at(db, workers, moment, tmp_path / f"attempt-{attempt}.log"))
+        assert done <= left[-1] < TOTAL, (moment, left)
+        if moment.event == "rows":
+            assert left[-1] >= moment.rows, (moment, left)
+        if db.exists():
+            check_no_corrupt_row(db)
+    assert any(0 < count < TOTAL for count in left), left  # some kills landed mid-sweep
+    completed = subprocess.run(sweep_command(db, workers), capture_output=True, text=True, timeout=STUCK_S)
     assert completed.returncode == 0, completed.stderr[-2000:]
     check_every_run_exactly_once(db)
 
 
-def test_sweep_survives_sigkill_at_random_points(tmp_path):
-    run_kill_test(tmp_path, kills=3, workers=1, seed=0)
+def test_sweep_survives_sigkill_at_chosen_points(tmp_path):
+    run_kill_test(tmp_path, kills=4, workers=1, seed=0)
 
 
 @pytest.mark.slow

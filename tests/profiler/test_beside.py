@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from rnngrad.profiler._layer_io import Beside, ThreadPlan
-from rnngrad.profiler._model_state import denormals_flushed, flushing_denormals
+from rnngrad._denormals import denormals_flushed, flushing_denormals
 
 
 def modes() -> tuple[bool, bool, int, str]:

@@ -95,7 +95,7 @@ def test_subclass_that_only_changes_init_is_profiled():
 
 
 def test_denormals_are_flushed_during_the_pass_and_the_mode_is_restored():
-    from rnngrad.profiler._model_state import denormals_flushed
+    from rnngrad._denormals import denormals_flushed
 
     model = nn.RNN(2, 3, bias=False)
     with torch.no_grad():

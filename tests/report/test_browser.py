@@ -37,6 +37,10 @@ PROBE = """(async () => {
   });
 })()"""
 
+# Every wait is for an event (the DevTools port file, a protocol message); this is only how long a
+# browser may show no sign of life before the test calls it broken, generous for a loaded machine.
+WAIT_S = 300.0
+
 pytestmark = [
     pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)"),
 ]
@@ -47,7 +51,7 @@ class DevTools:
 
     def __init__(self, url: str) -> None:
         websocket = pytest.importorskip("websocket", reason="websocket-client is not installed (pip install websocket-client)")
-        self.socket = websocket.create_connection(url, timeout=60, suppress_origin=True)
+        self.socket = websocket.create_connection(url, timeout=WAIT_S, suppress_origin=True)
         self.next_id = 0
         self.events: list[dict] = []
 
@@ -62,7 +66,7 @@ class DevTools:
                 return message.get("result", {})
             self.events.append(message)
 
-    def wait_for(self, event: str, timeout: float = 60.0) -> dict:
+    def wait_for(self, event: str, timeout: float = WAIT_S) -> dict:
         deadline = time.monotonic() + timeout
         for message in self.events:
             if message.get("method") == event:
@@ -82,14 +86,14 @@ def open_browser(profile: Path) -> tuple[subprocess.Popen, str]:
     process = subprocess.Popen([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     port_file = profile / "DevToolsActivePort"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + WAIT_S
     while not (port_file.exists() and port_file.read_text().strip()):
         if time.monotonic() > deadline or process.poll() is not None:
             process.kill()
             raise RuntimeError("Chromium did not start its DevTools endpoint")
         time.sleep(0.1)
     port = port_file.read_text().split()[0]
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=30) as response:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=WAIT_S) as response:
         pages = [target for target in json.load(response) if target["type"] == "page"]
     return process, pages[0]["webSocketDebuggerUrl"]
 
@@ -127,7 +131,7 @@ def test_report_in_headless_chromium(language, written_report, written_report_ko
     finally:
         process.terminate()
         try:
-            process.wait(timeout=20)
+            process.wait(timeout=WAIT_S)
         except subprocess.TimeoutExpired:
             process.kill()
 

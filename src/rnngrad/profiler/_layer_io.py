@@ -23,7 +23,7 @@ import torch
 from torch import Tensor
 
 from rnngrad.profiler._layout import SequenceLayout
-from rnngrad.profiler._model_state import denormals_flushed
+from rnngrad._denormals import denormals_flushed
 
 if TYPE_CHECKING:
     from rnngrad.profiler._recorder import Recorder

@@ -61,7 +61,7 @@ from rnngrad.profiler._layer_io import (
     weight_grad,
     zero_padding,
 )
-from rnngrad.profiler._model_state import denormals_flushed
+from rnngrad._denormals import denormals_flushed
 from rnngrad.profiler._summaries import forget_gate_statistics, step_unit_means
 
 _TO_OIFG = [3, 0, 1, 2]  # our block k holds torch's block _TO_OIFG[k]

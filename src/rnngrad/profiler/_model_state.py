@@ -8,9 +8,8 @@ Python code, which profile cannot take over; they are reported, not profiled.
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -47,27 +46,6 @@ def find_recurrent_modules(model: nn.Module) -> tuple[list[tuple[str, nn.RNNBase
         f"model: expected a module that is or contains {SUPPORTED_TEXT}, "
         f"got {model_class} with no recurrent module"
     )
-
-
-def denormals_flushed() -> bool:
-    """True when this thread flushes denormal floats to zero (probed with a float32 denormal)."""
-    return float(torch.tensor([1e-40], dtype=torch.float32).mul(1.0)) == 0.0
-
-
-@contextlib.contextmanager
-def flushing_denormals() -> Iterator[None]:
-    """Flush denormal floats to zero in this thread for the duration, then restore the mode.
-
-    Gradients that vanish through time pass through the denormal range (below 1.2e-38 in
-    float32), where CPU arithmetic runs up to hundreds of times slower; flushed, they are 0.
-    """
-    if denormals_flushed() or not torch.set_flush_denormal(True):
-        yield
-        return
-    try:
-        yield
-    finally:
-        torch.set_flush_denormal(False)
 
 
 def _hook_dicts(module: nn.Module) -> dict[str, dict]:

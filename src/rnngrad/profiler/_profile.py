@@ -17,7 +17,8 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence
 
 from rnngrad.errors import InputError
-from rnngrad.profiler._model_state import ModelSnapshot, find_recurrent_modules, flushing_denormals
+from rnngrad._denormals import flushing_denormals
+from rnngrad.profiler._model_state import ModelSnapshot, find_recurrent_modules
 from rnngrad.profiler._recorder import Recorder
 from rnngrad.profiler._recurrent_forward import profiled_forward
 from rnngrad.profiler.gradient_profile import GradientProfile

@@ -23,7 +23,7 @@ sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != Pa
 
 import torch  # noqa: E402
 
-from rnngrad.jobs.report import ReportJob, run_report  # noqa: E402
+from rnngrad.report import ReportConfig, run_report  # noqa: E402
 
 
 def main() -> None:
@@ -35,7 +35,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         start, cpu_start = time.perf_counter(), time.process_time()
-        index = run_report(ReportJob(Path(folder) / "report", args.lang, args.quick, workers=args.workers))
+        index = run_report(ReportConfig(quick=args.quick, lang=args.lang, workers=args.workers), Path(folder) / "report")
         wall = time.perf_counter() - start
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
         document = json.loads((index.parent / "report.json").read_text(encoding="utf-8"))

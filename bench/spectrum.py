@@ -23,7 +23,7 @@ from torch import nn
 
 from rnngrad.cells import from_torch
 from rnngrad.jacobians import trajectory
-from rnngrad.spectrum.lyapunov import default_log_condition, lyapunov_exponents
+from rnngrad.spectra.lyapunov import default_log_condition, lyapunov_exponents
 
 INPUT_SIZE = 32
 TOP = 10

@@ -1,4 +1,4 @@
-"""``rnngrad.spectrum.spectrum`` on torch.nn modules: layers, directions, lags, the measured rate,
+"""``rnngrad.spectrum`` (``rnngrad.spectra.spectrum``) on torch.nn modules: layers, directions, lags, the measured rate,
 the model left as found, and bad input."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from torch import nn
 
 from rnngrad.cells import GRUCell, LSTMCell, from_torch
 from rnngrad.errors import InputError
-from rnngrad.spectrum import spectrum
+from rnngrad.spectra import spectrum
 
 MODULES = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
@@ -139,12 +139,6 @@ def test_measured_rate_is_the_autograd_slope_and_close_to_lambda_1(kind):
     result = spectrum(module, inputs, k=1)
     assert result.log_rate_measured == pytest.approx(autograd_log_rate(module, inputs), abs=1e-8)
     assert result.log_rate_measured == pytest.approx(result.log_rate_predicted, abs=0.05)
-
-
-def test_measured_rate_is_none_when_the_profiler_is_missing(monkeypatch):
-    monkeypatch.setitem(sys.modules, "rnngrad.profiler", None)  # makes the import fail
-    result = spectrum(make_module("gru"), random_inputs(50))
-    assert result.log_rate_measured is None and result.exponents.shape == (5,)
 
 
 def test_the_model_is_left_as_found():

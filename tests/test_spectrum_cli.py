@@ -16,7 +16,7 @@ import rnngrad.cli.spectrum_command  # noqa: F401  (registers the command, as cl
 from rnngrad.cli import app
 from checkpoint_files import save_module
 from checkpoint_files import save_inputs as _save_inputs
-from rnngrad.spectrum import spectrum
+from rnngrad.spectra import spectrum
 
 def save_inputs(tmp_path, T: int = 40, **options):
     return _save_inputs(tmp_path, T=T, **options)

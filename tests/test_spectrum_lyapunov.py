@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from rnngrad.cells import RNNCell
-from rnngrad.spectrum import spectrum
+from rnngrad.spectra import spectrum
 
 MODULES = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 

@@ -3,15 +3,15 @@
 The public API is re-exported here; everything else is an implementation detail.
 """
 
+from rnngrad._version import __version__
 from rnngrad.activations import Activation, activation_names, get_activation
 from rnngrad.cells import GRUCell, LSTMCell, RNNCell, from_torch
 from rnngrad.errors import InputError
 from rnngrad.jacobians import JacobianThroughTime, jacobian_through_time
 from rnngrad.profiler import GradientProfile, profile
-from rnngrad.spectrum import Spectrum, spectrum  # the function; rnngrad.spectrum.* modules still import
+from rnngrad.spectra import Spectrum, spectrum
 from rnngrad.training import TrainConfig, TrainResult, train
 
-__version__ = "0.1.0"
 
 __all__ = [
     "Activation",

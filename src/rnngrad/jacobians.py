@@ -51,6 +51,7 @@ from dataclasses import dataclass
 import torch
 
 from rnngrad._denormals import flushing_denormals
+from rnngrad._json import finite_list
 from rnngrad.cells import LSTMCell, RecurrentCell
 from rnngrad._threads import one_intra_op_thread
 from rnngrad.errors import InputError, require_finite
@@ -86,6 +87,19 @@ class JacobianThroughTime:
             raise InputError("product: expected a result computed with keep_products=True")
         log_scale = self.log_scale if self.log_scale.dim() == 2 else self.log_scale.unsqueeze(0)
         return torch.exp(log_scale[:, t]).view(-1, 1, 1) * self.normalized_products[t]
+
+    def to_json(self) -> dict:
+        """The ``rnngrad jacobian --json`` object of one sequence: ``arch``, ``T``, ``hidden_size``,
+        ``log10_norm`` (T+1 entries, entry t for ∂s_T/∂s_t, entry T is 0) and, for the LSTM,
+        ``log10_norm_carousel``. An exactly zero Jacobian (log 0 = −inf, a dead ReLU layer) is null."""
+        if self.log10_norm.dim() != 1:
+            raise InputError(f"to_json: expected the result of one sequence, got a batch of {self.log10_norm.shape[0]}")
+        data = {"arch": self.arch, "T": self.T,
+                "hidden_size": self.state_size // 2 if self.arch == "lstm" else self.state_size,
+                "log10_norm": finite_list(self.log10_norm)}
+        if self.log10_carousel is not None:
+            data["log10_norm_carousel"] = finite_list(self.log10_carousel)
+        return data
 
 
 def trajectory(cell: RecurrentCell, inputs: torch.Tensor, initial_state: torch.Tensor | None = None) -> torch.Tensor:

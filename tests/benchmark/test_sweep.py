@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from rnngrad.errors import InputError
-from rnngrad.jobs.sweep import ResultsJob, SweepJob, load_results, run_sweep
+from rnngrad.sweep import SweepConfig, load_results, run_sweep
 from rnngrad.sweep import ResultsStore, SweepSpec, check_results_db, config_key
 from rnngrad.tasks import AddingProblem
 from rnngrad.training import TrainConfig, train
@@ -16,8 +16,8 @@ from rnngrad.training import TrainConfig, train
 TINY = dict(steps=3, batch_size=2, hidden_size=2, log_every=1)
 
 
-def tiny_job(db, **changes) -> SweepJob:
-    job = SweepJob(task="adding", T=(4, 5), models=("rnn-tanh", "lstm"), seeds=2, db=db, workers=1,
+def tiny_job(db, **changes) -> SweepConfig:
+    job = SweepConfig(task="adding", T=(4, 5), models=("rnn-tanh", "lstm"), seeds=2, db=db, workers=1,
                    steps=3, batch_size=2, hidden_size=2)
     return replace(job, **changes)
 
@@ -72,7 +72,7 @@ def test_a_file_that_is_not_a_results_db_is_refused_and_left_untouched(tmp_path,
     with pytest.raises(InputError, match="db: expected an rnngrad results database"):
         run_sweep(tiny_job(db))
     with pytest.raises(InputError, match="db: expected an rnngrad results database"):
-        load_results(ResultsJob(db))
+        load_results(db)
     assert db.read_bytes() == before
     assert sorted(path.name for path in tmp_path.iterdir()) == ["other.db"]
 
@@ -85,7 +85,7 @@ def test_rerunning_a_sweep_skips_finished_runs(tmp_path):
     assert (again.total, again.skipped, again.ran) == (8, 8, 0)
     more = run_sweep(tiny_job(db, seeds=3))
     assert (more.total, more.skipped, more.ran) == (12, 8, 4)
-    results = load_results(ResultsJob(db))
+    results = load_results(db)
     assert len(results["runs"]) == 12 and len(results["summary"]) == 4
     assert all(row["runs"] == 3 and row["success_rate"] == 0.0 for row in results["summary"])
 
@@ -101,7 +101,7 @@ def test_a_diverging_run_is_recorded_and_the_sweep_goes_on(tmp_path, monkeypatch
 
     monkeypatch.setattr(AddingProblem, "sample", nan_when_T_is_5)
     run_sweep(tiny_job(tmp_path / "results.db"))
-    runs = load_results(ResultsJob(tmp_path / "results.db"))["runs"]
+    runs = load_results(tmp_path / "results.db")["runs"]
     assert {(run["T"], run["status"], run["steps"]) for run in runs} == {(4, "failed", 3), (5, "diverged", 1)}
     assert len(runs) == 8
 
@@ -120,7 +120,7 @@ def test_local_worker_processes_give_the_same_results_as_in_process(tmp_path):
 
 def test_results_of_a_missing_db_and_bad_workers(tmp_path):
     with pytest.raises(InputError, match="db: expected an existing results database"):
-        load_results(ResultsJob(tmp_path / "missing.db"))
+        load_results(tmp_path / "missing.db")
     with pytest.raises(InputError, match="workers: expected a positive integer, got 0"):
         run_sweep(tiny_job(tmp_path / "results.db", workers=0))
     assert not (tmp_path / "results.db").exists()

@@ -23,13 +23,13 @@ from pathlib import Path
 
 import pytest
 
-from rnngrad.jobs.sweep import SweepJob
+from rnngrad.sweep import SweepConfig
 from rnngrad.sweep import config_key
 from rnngrad.training import TrainConfig
 
 CLI = "from rnngrad.cli import main, train_command, sweep_command, results_command; main()"
 GRID = dict(task="adding", T=(4, 5, 6), models=("rnn-tanh", "lstm"), seeds=4, steps=20, batch_size=2, hidden_size=2)
-TOTAL = len(SweepJob(**GRID).spec().configs())  # 24 runs
+TOTAL = len(SweepConfig(**GRID).spec().configs())  # 24 runs
 POLL_S = 0.005  # how often the test reads the database; only the reaction time depends on it
 STUCK_S = 600.0  # a sweep that reaches no event in this long is broken, not slow
 
@@ -104,7 +104,7 @@ def check_no_corrupt_row(db: Path) -> list[tuple]:
 
 def check_every_run_exactly_once(db: Path) -> None:
     keys = [key for key, *_ in check_no_corrupt_row(db)]
-    expected = {config_key(config) for config in SweepJob(**GRID, db=db).spec().configs()}
+    expected = {config_key(config) for config in SweepConfig(**GRID, db=db).spec().configs()}
     assert len(keys) == len(set(keys)) == len(expected) and set(keys) == expected
 
 

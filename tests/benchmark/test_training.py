@@ -11,7 +11,7 @@ from torch import nn
 
 from rnngrad.errors import InputError
 from rnngrad.tasks import AddingProblem
-from rnngrad.training import TrainConfig, TrainResult, clip_gradient_norm_, profiler_available, train
+from rnngrad.training import TrainConfig, TrainResult, clip_gradient_norm_, train
 
 TINY = dict(task="adding", T=8, steps=12, batch_size=4, hidden_size=4, log_every=4)
 
@@ -86,7 +86,6 @@ def test_a_nan_loss_ends_the_run_as_diverged_at_that_step(monkeypatch):
     json.dumps(result.to_dict(), allow_nan=False)
 
 
-@pytest.mark.skipif(not profiler_available(), reason="rnngrad.profiler is not importable in this tree")
 def test_gradient_profiles_are_stored_for_fused_models_only():
     result = train(TrainConfig(model="lstm", profile_every=6, profile_batch=2, **TINY))
     assert [profile["step"] for profile in result.profiles] == [6, 12]
@@ -101,13 +100,6 @@ def test_profiles_do_not_change_the_run():
     with_profiles = train(TrainConfig(model="gru", profile_every=3, **TINY))
     without = train(TrainConfig(model="gru", profile_every=0, **TINY))
     assert with_profiles.loss_curve == without.loss_curve
-
-
-def test_training_goes_on_without_the_profiler(monkeypatch):
-    monkeypatch.setitem(sys.modules, "rnngrad.profiler", None)  # import fails
-    assert not profiler_available()
-    result = train(TrainConfig(model="lstm", profile_every=3, **TINY))
-    assert result.profiles == () and result.steps == 12
 
 
 def test_a_task_with_a_test_split_is_judged_on_it():

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 import rnngrad.cli.claims_command  # noqa: F401  (registers the commands until cli/__init__ does)
 import rnngrad.cli.report_command  # noqa: F401
-import rnngrad.jobs.report as report_job
+import rnngrad.report.run as report_run
 from rnngrad.cli._app import app
 from rnngrad.claims import VERDICTS
 
@@ -22,8 +22,8 @@ def invoke(*args):
 @pytest.fixture
 def no_recompute(monkeypatch, quick_report, quick_figures):
     """Let ``rnngrad report`` reuse the session's measurements (the CLI wiring is what is tested)."""
-    monkeypatch.setattr(report_job, "build_report", lambda config, on_progress, workers: quick_report)
-    monkeypatch.setattr(report_job, "render_figures", lambda report, on_progress: quick_figures)
+    monkeypatch.setattr(report_run, "build_report", lambda config, on_progress: quick_report)
+    monkeypatch.setattr(report_run, "render_figures", lambda report, on_progress: quick_figures)
 
 
 def one_error_line(result) -> str:
@@ -103,7 +103,7 @@ def test_failure_while_writing_leaves_nothing(tmp_path, no_recompute, monkeypatc
 def test_claims_table_lists_every_claim_and_verdict(monkeypatch, quick_report):
     import rnngrad.cli.claims_command as command
 
-    monkeypatch.setattr(command, "run_claims_job", lambda job, on_progress: list(quick_report.claims))
+    monkeypatch.setattr(command, "run_claims", lambda config, on_progress: list(quick_report.claims))
     result = invoke("claims", "--quick")
     assert result.exit_code == 0, result.output
     for claim in quick_report.claims:

@@ -1,6 +1,6 @@
 r"""Step Jacobians of a run of time steps, applied to matrices without being formed.
 
-Products through time need J·Y (a frame carried forward, :mod:`rnngrad.spectrum.lyapunov`) or
+Products through time need J·Y (a frame carried forward, :mod:`rnngrad.spectra.lyapunov`) or
 P·J (a product carried backward, :mod:`rnngrad.jacobians`), never J itself. Two cells have
 structure that makes these cheaper than a dense (S, S) product:
 

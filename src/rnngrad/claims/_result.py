@@ -9,7 +9,6 @@ for the figures.
 from __future__ import annotations
 
 import hashlib
-import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
@@ -60,11 +59,11 @@ class ClaimsConfig:
             raise InputError("gains, input_scales, train_T, train_models: expected non-empty tuples")
 
     @classmethod
-    def quick(cls, seed: int = 0) -> ClaimsConfig:
-        """Small sizes for tests and ``--quick``: the same experiments, seconds instead of minutes."""
+    def quick(cls, seed: int = 0, train_workers: int = 1) -> ClaimsConfig:
+        """Small sizes for tests and quick runs: the same experiments, seconds instead of minutes."""
         return cls(seed=seed, hidden_size=8, T=30, batch=2, draws=24, gains=(0.5, 1.0, 2.0, 4.0, 8.0),
                    input_scales=(0.01, 1.0, 10.0), search_draws=8, train_T=(10, 20),
-                   train_steps=40, train_batch=16, train_hidden=8, quick_mode=True)
+                   train_steps=40, train_batch=16, train_hidden=8, train_workers=train_workers, quick_mode=True)
 
 
 @dataclass(frozen=True)
@@ -105,24 +104,3 @@ def generator(seed: int, stream: str) -> torch.Generator:
     """An independent generator for one named stream ("C3", "C4/map", ...) of a seed."""
     digest = hashlib.sha256(f"rnngrad.claims:{seed}:{stream}".encode()).digest()
     return torch.Generator().manual_seed(int.from_bytes(digest[:8], "little") >> 1)
-
-
-def number(value: Any, digits: int = 6) -> float | int | None:
-    """A JSON-safe number: floats rounded to ``digits`` significant digits, non-finite -> None."""
-    if isinstance(value, torch.Tensor):
-        value = value.item()
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, int):
-        return value
-    value = float(value)
-    if not math.isfinite(value):
-        return None
-    return float(f"{value:.{digits}g}")
-
-
-def numbers(values: Any, digits: int = 6) -> list:
-    """A JSON-safe list of :func:`number` (nested lists kept nested)."""
-    if isinstance(values, torch.Tensor):
-        values = values.tolist()
-    return [numbers(v, digits) if isinstance(v, (list, tuple)) else number(v, digits) for v in values]

@@ -29,10 +29,10 @@ from typing import Callable
 import torch
 from torch import Tensor
 
+from rnngrad._json import number, numbers
 from rnngrad.activations import ACTIVATIONS, activation_names
 from rnngrad.cells import RNNCell
-from rnngrad.claims._result import CAVEAT, FAILS, HOLDS, Advance, ClaimResult, ClaimsConfig
-from rnngrad.claims._result import generator, number, numbers
+from rnngrad.claims._result import CAVEAT, FAILS, HOLDS, Advance, ClaimResult, ClaimsConfig, generator
 from rnngrad.claims._tools import lag_major, least_squares_slope
 from rnngrad.jacobians import jacobian_through_time
 

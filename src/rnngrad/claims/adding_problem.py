@@ -16,8 +16,8 @@ does; "does not hold" otherwise.
 
 from __future__ import annotations
 
+from rnngrad._json import number, numbers
 from rnngrad.claims._result import CAVEAT, FAILS, HOLDS, Advance, ClaimResult, ClaimsConfig
-from rnngrad.claims._result import number, numbers
 from rnngrad.claims._training_runs import train_all
 
 C11_CLAIM = ("The title's promise: the LSTM is strong against gradient vanishing — on the adding problem "

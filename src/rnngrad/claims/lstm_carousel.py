@@ -23,12 +23,13 @@ import math
 import torch
 from torch import Tensor, nn
 
+from rnngrad._json import number, numbers
 from rnngrad.cells import LSTMCell
-from rnngrad.claims._result import CAVEAT, EXACT, FAILS, HOLDS, Advance, ClaimResult, ClaimsConfig
-from rnngrad.claims._result import generator, number, numbers
+from rnngrad.claims._result import CAVEAT, EXACT, FAILS, HOLDS, Advance, ClaimResult, ClaimsConfig, generator
 from rnngrad.claims._tools import autograd_state_jacobians, lag_major, relative_error, torch_lstm_step
 from rnngrad.init import forget_bias
 from rnngrad.jacobians import jacobian_through_time, trajectory
+from rnngrad.profiler import profile
 
 C5_CLAIM = "LSTM: ∂C_T/∂C_t = ∂C_T/∂C_{T−1} · … · ∂C_{t+1}/∂C_t = ∏_{i=t+1}^{T} f_i, from C_t = f_t·C_{t−1} + i_t·C̃_t"
 C6_CLAIM = "f ∈ (0, 1) ⇒ no explosion: f cannot exceed 1, so ∂C_T/∂C_t does not explode as T − t grows"
@@ -54,32 +55,13 @@ def gates(cell: LSTMCell, inputs: Tensor, states: Tensor) -> tuple[Tensor, Tenso
 def total_cell_gradients(cell: LSTMCell, inputs: Tensor, readout: Tensor) -> Tensor:
     """dL/dc_k for k = 1..T, (T, H), of L = readout · h_T, in a torch.nn.LSTM with ``cell``'s weights.
 
-    Read with :func:`rnngrad.profiler.profile` (the total gradient inside the fused module); the
-    unrolled autograd loop is the fallback where the profiler is missing.
+    Read with :func:`rnngrad.profiler.profile`: the total gradient inside the fused module.
     """
     H = cell.hidden_size
     lstm = nn.LSTM(INPUT_SIZE, H, dtype=torch.float64)
     lstm.load_state_dict({f"{name}_l0": value for name, value in cell.state_dict().items()})
     loss = lambda output: (output[0][-1, 0] * readout).sum()  # noqa: E731  (L = w · h_T)
-    try:
-        from rnngrad.profiler import profile
-    except ImportError:
-        return _unrolled_cell_gradients(lstm, inputs, readout)
     return profile(lstm, (inputs.unsqueeze(1),), loss).cell_grad("")[:, 0].detach()  # (T, H)
-
-
-def _unrolled_cell_gradients(lstm: nn.LSTM, inputs: Tensor, readout: Tensor) -> Tensor:
-    cell = nn.LSTMCell(lstm.input_size, lstm.hidden_size, dtype=torch.float64)
-    cell.load_state_dict({name[:-3]: value for name, value in lstm.state_dict().items()})
-    with torch.enable_grad():
-        h = c = torch.zeros(1, lstm.hidden_size, dtype=torch.float64)
-        cells = []
-        for x in inputs:
-            h, c = cell(x.unsqueeze(0), (h, c))
-            c.retain_grad()
-            cells.append(c)
-        (h[0] * readout).sum().backward()
-    return torch.cat([c.grad for c in cells])  # (T, H)
 
 
 @torch.no_grad()

@@ -26,9 +26,9 @@ import math
 
 import torch
 
+from rnngrad._json import number, numbers
 from rnngrad.cells import LSTMCell
-from rnngrad.claims._result import CAVEAT, FAILS, HOLDS, Advance, ClaimResult, ClaimsConfig
-from rnngrad.claims._result import generator, number, numbers
+from rnngrad.claims._result import CAVEAT, FAILS, HOLDS, Advance, ClaimResult, ClaimsConfig, generator
 from rnngrad.claims.lstm_carousel import INPUT_SIZE, lstm_with_forget_bias
 from rnngrad.init import chrono
 from rnngrad.jacobians import trajectory

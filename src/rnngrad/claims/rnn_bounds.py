@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import torch
 
+from rnngrad._json import number, numbers
 from rnngrad.activations import get_activation
-from rnngrad.claims._result import CAVEAT, FAILS, HOLDS, Advance, ClaimResult, ClaimsConfig
-from rnngrad.claims._result import generator, number, numbers
+from rnngrad.claims._result import CAVEAT, FAILS, HOLDS, Advance, ClaimResult, ClaimsConfig, generator
 from rnngrad.claims._tools import lag_major, rnn_cell, unit_spectral_direction
 from rnngrad.jacobians import jacobian_through_time, trajectory
 

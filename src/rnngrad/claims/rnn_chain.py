@@ -33,8 +33,8 @@ from __future__ import annotations
 
 import torch
 
-from rnngrad.claims._result import CAVEAT, EXACT, FAILS, HOLDS, Advance, ClaimResult, ClaimsConfig
-from rnngrad.claims._result import generator, number, numbers
+from rnngrad._json import number, numbers
+from rnngrad.claims._result import CAVEAT, EXACT, FAILS, HOLDS, Advance, ClaimResult, ClaimsConfig, generator
 from rnngrad.claims._tools import autograd_state_jacobians, relative_error, rnn_cell, torch_rnn_step
 from rnngrad.claims._tools import unit_spectral_direction
 from rnngrad.jacobians import jacobian_through_time, trajectory

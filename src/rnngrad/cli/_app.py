@@ -1,9 +1,15 @@
-"""The typer application and the one rule every command shares: bad input exits 2, no traceback."""
+"""The typer application and the one rule every command shares: bad input exits 2, no traceback.
+
+The library's messages name Python arguments (``lang: expected …``, ``pass force=True``); a
+command can show them as its own options (``--lang: expected …``, ``pass --force``).
+"""
 
 from __future__ import annotations
 
 import functools
+import inspect
 import json
+import re
 import sys
 from typing import Any, Callable, TypeVar
 
@@ -22,18 +28,43 @@ app = typer.Typer(
 Command = TypeVar("Command", bound=Callable[..., Any])
 
 
-def exits_2_on_bad_input(command: Command) -> Command:
-    """Wrap a command so an :class:`InputError` prints one line on stderr and exits with code 2."""
+def exits_2_on_bad_input(command: Command | None = None, *, options: tuple[str, ...] = ()) -> Any:
+    """Wrap a command so an :class:`InputError` prints one line on stderr and exits with code 2.
+
+    ``options`` names parameters whose library spelling in a message (``lang:`` at its start,
+    ``force=True`` anywhere) is shown as the command's option (``--lang:``, ``--force``).
+    Used bare (``@exits_2_on_bad_input``) or with options (``@exits_2_on_bad_input(options=…)``).
+    """
+    if command is None:
+        return functools.partial(exits_2_on_bad_input, options=options)
+    flags = {name: flag for name, flag in option_flags(command).items() if name in options}
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
         except InputError as error:
-            typer.echo(f"Error: {error}", err=True)
+            typer.echo(f"Error: {as_options(str(error), flags)}", err=True)
             raise typer.Exit(code=2) from None
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper
+
+
+def option_flags(command: Callable[..., Any]) -> dict[str, str]:
+    """``{parameter name: its long option}`` of a typer command (``json_output`` → ``--json``)."""
+    flags = {}
+    for name, parameter in inspect.signature(command).parameters.items():
+        declared = [d for d in getattr(parameter.default, "param_decls", ()) or () if d.startswith("--")]
+        flags[name] = declared[0] if declared else "--" + name.replace("_", "-")
+    return flags
+
+
+def as_options(message: str, flags: dict[str, str]) -> str:
+    """``message`` with a leading ``name:`` and any ``name=True`` written as the options in ``flags``."""
+    head, colon, rest = message.partition(":")
+    if colon and head in flags:
+        message = flags[head] + colon + rest
+    return re.sub(r"\b(\w+)=True\b", lambda m: flags.get(m.group(1), m.group(0)), message)
 
 
 def print_json(data: Any) -> None:

@@ -13,7 +13,8 @@ from rich.table import Table
 
 from rnngrad.cli._app import app, exits_2_on_bad_input, print_json
 from rnngrad.errors import InputError
-from rnngrad.jobs.jacobian import JacobianJob, contract_json, demo_results, run_jacobian, summarize
+from rnngrad.checkpoint import load_checkpoint_and_inputs
+from rnngrad.layer_jacobians import demo_results, jacobian_of_layer, summarize
 
 
 @app.command("jacobian")
@@ -35,9 +36,10 @@ def jacobian_command(
     if checkpoint is None or inputs is None:
         raise InputError("--checkpoint and --inputs: expected both files (or --demo), got "
                          f"{'neither' if checkpoint is None and inputs is None else 'only one'}")
-    result = run_jacobian(JacobianJob(checkpoint, inputs, nonlinearity, layer))
+    module, sequence = load_checkpoint_and_inputs(checkpoint, inputs, nonlinearity)  # float64, (T, I)
+    result = jacobian_of_layer(module, sequence, layer)
     if json_output:
-        print_json(contract_json(result))
+        print_json(result.to_json())
     else:
         _print_summary(result)
 
@@ -62,7 +64,7 @@ def _print_summary(result) -> None:
 def _print_demo(json_output: bool) -> None:
     results = demo_results()
     if json_output:
-        print_json([{"label": label, **contract_json(result)} for label, result in results])
+        print_json([{"label": label, **result.to_json()} for label, result in results])
         return
     lags = [1, 10, 50, 100, 200]
     table = Table(title="‖∂s_T/∂s_(T−k)‖₂ on random inputs, T = 200, H = 32", box=box.SIMPLE)

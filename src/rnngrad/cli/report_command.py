@@ -8,12 +8,12 @@ import typer
 from rich.console import Console
 
 from rnngrad.cli._app import app, exits_2_on_bad_input
-from rnngrad.cli.claims_command import progress_bar
-from rnngrad.jobs.report import ReportJob, run_report
+from rnngrad.cli._progress import progress_bar
+from rnngrad.report import ReportConfig, run_report
 
 
 @app.command("report")
-@exits_2_on_bad_input
+@exits_2_on_bad_input(options=("out", "lang", "force", "workers"))
 def report_command(
     out: Path = typer.Option(Path("report"), "--out", help="Folder to write (index.html, report.json, assets/)."),
     lang: str = typer.Option("en", "--lang", help="Language of the text: en or ko."),
@@ -23,6 +23,7 @@ def report_command(
     workers: int = typer.Option(2, help="Processes for the training runs of C11 (1: none)."),
 ) -> None:
     """Run every claim experiment and write an HTML report with figures, offline-readable."""
+    config = ReportConfig(seed=seed, quick=quick, lang=lang, workers=workers)
     with progress_bar("report") as on_progress:
-        index = run_report(ReportJob(out, lang, quick, force, seed, workers), on_progress)
+        index = run_report(config, out, force, on_progress)
     Console().print(f"Report written to {index}")

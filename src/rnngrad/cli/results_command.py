@@ -12,7 +12,7 @@ from rich.table import Table
 
 from rnngrad.cli._app import app, exits_2_on_bad_input, print_json
 from rnngrad.errors import InputError
-from rnngrad.jobs.sweep import ResultsJob, load_results
+from rnngrad.sweep import load_results
 from rnngrad.sweep import plot_success_rate
 
 
@@ -24,7 +24,7 @@ def results_command(
     plot: Optional[Path] = typer.Option(None, "--plot", help="Also save success rate against T to this image file."),
 ) -> None:
     """Success rate and median steps per (task, T, model), side by side with the papers."""
-    results = load_results(ResultsJob(db))
+    results = load_results(db)
     if plot is not None and results["summary"]:
         try:
             plot_success_rate(results["summary"]).savefig(plot)

@@ -13,8 +13,8 @@ from rich.table import Table
 
 from rnngrad.cli._app import app, exits_2_on_bad_input, print_json
 from rnngrad.errors import InputError
-from rnngrad.jobs.spectrum import SpectrumJob, contract_json, run_spectrum
-from rnngrad.spectrum import Spectrum
+from rnngrad.checkpoint import load_checkpoint_and_inputs
+from rnngrad.spectra import Spectrum, spectrum
 
 _SHOWN = 12  # rows of the readable table before the middle is elided
 
@@ -37,9 +37,10 @@ def spectrum_command(
     if checkpoint is None or inputs is None:
         missing = "neither" if checkpoint is None and inputs is None else "only one"
         raise InputError(f"--checkpoint and --inputs: expected both files, got {missing}")
-    result = run_spectrum(SpectrumJob(checkpoint, inputs, k, warmup, nonlinearity, layer, max_log_condition))
+    module, sequence = load_checkpoint_and_inputs(checkpoint, inputs, nonlinearity)  # float64, (T, I)
+    result = spectrum(module, sequence, k=k, warmup=warmup, layer=layer, max_log_condition=max_log_condition)
     if json_output:
-        print_json(contract_json(result))
+        print_json(result.to_json())
     else:
         _print_table(result)
 

@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rnngrad.cli._app import app, exits_2_on_bad_input
 from rnngrad.cli.results_command import print_summary
 from rnngrad.errors import InputError
-from rnngrad.jobs.sweep import ResultsJob, SweepEvent, SweepJob, load_results, run_sweep
+from rnngrad.sweep import SweepConfig, SweepEvent, load_results, run_sweep
 
 
 @app.command("sweep")
@@ -38,7 +38,7 @@ def sweep_command(
         raise InputError(f"--workers: expected no --workers with --ray (Ray schedules the runs), got {workers}")
     if no_clip and clip is not None:
         raise InputError(f"--no-clip: expected no --clip with it, got --clip {clip}")
-    job = SweepJob(task=task, T=_lengths(T), models=_names("--model", model), seeds=seeds, db=db,
+    sweep = SweepConfig(task=task, T=_lengths(T), models=_names("--model", model), seeds=seeds, db=db,
                    workers=workers, ray=ray, steps=steps, batch_size=batch_size, hidden_size=hidden_size,
                    optimizer=optimizer, lr=lr, clip=clip, no_clip=no_clip)
     console = Console(stderr=True)
@@ -56,12 +56,12 @@ def sweep_command(
         progress.update(bar, completed=event.done, last=last)
 
     try:
-        outcome = run_sweep(job, on_event=finished, on_start=started)
+        outcome = run_sweep(sweep, on_event=finished, on_start=started)
     finally:
         if progress.live.is_started:
             progress.stop()
     console.print(f"{outcome.ran} runs done now, {outcome.skipped} already in {outcome.db}")
-    print_summary(load_results(ResultsJob(outcome.db))["summary"], Console())
+    print_summary(load_results(outcome.db)["summary"], Console())
 
 
 def _lengths(text: str) -> tuple[int, ...]:

@@ -12,9 +12,8 @@ from rich.table import Table
 
 from rnngrad.cli._app import app, exits_2_on_bad_input, print_json
 from rnngrad.errors import InputError
-from rnngrad.jobs.train import contract_json, run_train
 from rnngrad.tasks import published_summary
-from rnngrad.training import TrainConfig, TrainProgress, TrainResult
+from rnngrad.training import TrainConfig, TrainProgress, TrainResult, train
 
 
 @app.command("train")
@@ -58,12 +57,12 @@ def train_command(
         progress.update(bar, completed=update.step, loss=f"{update.loss:.4g}", accuracy=accuracy)
 
     try:
-        result = run_train(config, show)
+        result = train(config, show)
     finally:
         if progress.live.is_started:
             progress.stop()
     if json_output:
-        print_json(contract_json(result))
+        print_json(result.to_json())
     else:
         _print_result(result)
 

@@ -11,15 +11,11 @@ import os
 from pathlib import Path
 from typing import Any
 
+from rnngrad._json import finite_list, finite_or_none
 from rnngrad.errors import InputError
 from rnngrad.profiler.gradient_profile import GradientProfile
 
 HORIZON_EPS = 1e-2  # memory horizon threshold used by the summary
-
-
-def _number(value: float) -> float | None:
-    """A finite float, or None (strict JSON has no NaN or infinity)."""
-    return value if math.isfinite(value) else None
 
 
 def summary(profile: GradientProfile, eps: float = HORIZON_EPS) -> dict[str, Any]:
@@ -41,19 +37,19 @@ def summary(profile: GradientProfile, eps: float = HORIZON_EPS) -> dict[str, Any
                 "direction": direction,
                 "steps": int(item.hidden_grad.shape[0]),
                 "batch": int(item.hidden_grad.shape[1]),
-                "mean_grad_norm_by_time": [_number(v) for v in by_time.tolist()],
-                "mean_grad_norm_by_lag": [_number(v) for v in by_lag.tolist()],
-                "decay_rate": _number(profile.decay_rate(name, layer, direction)),
+                "mean_grad_norm_by_time": finite_list(by_time),
+                "mean_grad_norm_by_lag": finite_list(by_lag),
+                "decay_rate": finite_or_none(profile.decay_rate(name, layer, direction)),
                 "memory_horizon": profile.memory_horizon(name, layer, direction, eps=eps),
             }
             if item.forget_gate_step_mean is not None:
                 log10_product = item.forget_gate_log_product.mean().item() / math.log(10)
-                entry["mean_forget_gate"] = _number(profile.mean_forget_gate(name, layer, direction))
-                entry["log10_carousel_product"] = _number(log10_product)
+                entry["mean_forget_gate"] = finite_or_none(profile.mean_forget_gate(name, layer, direction))
+                entry["log10_carousel_product"] = finite_or_none(log10_product)
             layers.append(entry)
     nonfinite = None if profile.nonfinite is None else profile.nonfinite.to_dict()
     return {
-        "loss": _number(profile.loss),
+        "loss": finite_or_none(profile.loss),
         "nonfinite": nonfinite,
         "memory_horizon_eps": eps,
         "layers": layers,

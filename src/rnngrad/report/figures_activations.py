@@ -7,8 +7,8 @@ from typing import Any, Mapping
 
 import torch
 
+from rnngrad._json import numbers
 from rnngrad.activations import ACTIVATIONS
-from rnngrad.claims._result import numbers
 from rnngrad.report._plotting import COLORS, new_figure
 
 GRID_X = (-4.0, 4.0, 161)  # the grid figure's x range and points

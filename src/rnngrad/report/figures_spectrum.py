@@ -1,7 +1,6 @@
-"""The spectrum figure: Lyapunov exponents of RNN and LSTM state Jacobians, via rnngrad.spectrum.
+"""The spectrum figure: Lyapunov exponents of RNN and LSTM state Jacobians, via rnngrad.spectra.
 
-An adapter: the data come from :func:`rnngrad.spectrum.lyapunov_exponents` when that module is
-installed, else the figure is left out with a note. Exponents are shown in decades per step
+The data come from :func:`rnngrad.spectra.lyapunov_exponents`. Exponents are shown in decades per step
 (log10 of the growth of the k-th direction), so 0 is the line between memory and forgetting.
 """
 
@@ -12,21 +11,18 @@ from typing import Any, Mapping
 
 import torch
 
+from rnngrad._json import numbers
 from rnngrad.cells import LSTMCell
-from rnngrad.claims._result import generator, numbers
-from rnngrad.claims._tools import rnn_cell, unit_spectral_direction
+from rnngrad.claims import generator, rnn_cell, unit_spectral_direction
 from rnngrad.init import forget_bias
 from rnngrad.report._plotting import cycle, new_figure
+from rnngrad.spectra import lyapunov_exponents
 
 INPUT_SIZE = 4
 
 
-def spectrum_data(seed: int, quick: bool) -> dict[str, Any] | None:
-    """Exponents (decades per step, descending) per model, or None without rnngrad.spectrum."""
-    try:
-        from rnngrad.spectrum import lyapunov_exponents
-    except ImportError:
-        return None
+def spectrum_data(seed: int, quick: bool) -> dict[str, Any]:
+    """Exponents (decades per step, descending) per model."""
     g = generator(seed, "spectrum")
     H, T, warmup = (8, 60, 10) if quick else (16, 300, 50)
     inputs = torch.randn(T, 2, INPUT_SIZE, generator=g, dtype=torch.float64)

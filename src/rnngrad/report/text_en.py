@@ -14,7 +14,7 @@ TEXT = {
                  "products of W_hh and tanh', that the LSTM's cell state escapes this through a product of "
                  "forget gates, and that tanh beats sigmoid. This report turns each of its claims into an "
                  "experiment and decides from the numbers whether it holds."),
-    "notes": {"spectrum_missing": "rnngrad.spectrum is not installed here, so the spectrum figure is left out."},
+    "notes": {},  # texts of ReportData.notes keys (none at present)
     "quick_note": "Quick mode: every experiment ran at reduced sizes; numbers and verdicts are for testing only.",
     "seed_note": "Random seed {seed}. The same seed gives the same numbers; every number shown is in report.json.",
     "claims_heading": "The claims at a glance",
@@ -96,7 +96,7 @@ TEXT = {
         "gradient_profiles": ("‖dL/dh_{T−k}‖ inside each trained model at its first gradient profile "
                               "(mean over 16 sequences, divided by its largest value), against the lag k."),
         "spectrum": ("Lyapunov exponents of the state Jacobian (decades per step, averaged over two input "
-                     "sequences, from rnngrad.spectrum) for tanh RNNs at four ‖W_hh‖₂ and LSTMs with b_f = 0 "
+                     "sequences, from rnngrad.spectra) for tanh RNNs at four ‖W_hh‖₂ and LSTMs with b_f = 0 "
                      "and log 99. Above 0 a direction grows, below 0 it is forgotten."),
     },
 }

@@ -13,7 +13,7 @@ TEXT = {
     "subtitle": ("2017년의 한 블로그 글은 RNN의 gradient가 W_hh와 tanh'의 곱 때문에 소멸하거나 폭발하고, LSTM의 "
                  "cell state는 forget gate의 곱 덕분에 이를 피하며, tanh가 sigmoid보다 낫다고 주장한다. 이 보고서는 "
                  "각 주장을 실험으로 바꾸고, 주장이 성립하는지를 측정값으로 판정한다."),
-    "notes": {"spectrum_missing": "이 환경에는 rnngrad.spectrum이 없어 스펙트럼 그림을 넣지 않았다."},
+    "notes": {},  # texts of ReportData.notes keys (none at present)
     "quick_note": "빠른 모드: 모든 실험을 줄인 크기로 실행했다. 숫자와 판정은 테스트용이다.",
     "seed_note": "난수 seed {seed}. 같은 seed는 같은 숫자를 낸다. 보고서의 모든 숫자는 report.json에 있다.",
     "claims_heading": "주장 한눈에 보기",
@@ -84,7 +84,7 @@ TEXT = {
                             "점선: 평균을 예측하는 기준선 1/24."),
         "gradient_profiles": ("학습 중인 각 모델의 첫 gradient profile에서 본 ‖dL/dh_{T−k}‖(16개 시퀀스 평균, 최대값으로 "
                               "나눔)를 시차 k에 대해 그렸다."),
-        "spectrum": ("상태 Jacobian의 Lyapunov 지수(단계당 자릿수, 두 입력 시퀀스의 평균, rnngrad.spectrum으로 계산). "
+        "spectrum": ("상태 Jacobian의 Lyapunov 지수(단계당 자릿수, 두 입력 시퀀스의 평균, rnngrad.spectra로 계산). "
                      "네 가지 ‖W_hh‖₂의 tanh RNN과 b_f = 0, log 99인 LSTM. 0보다 크면 그 방향은 커지고, 작으면 잊힌다."),
     },
     "claims": {

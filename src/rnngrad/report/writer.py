@@ -1,7 +1,7 @@
 """Write a report folder: ``index.html``, ``report.json`` and ``assets/`` (every figure as PNG and SVG).
 
-Everything is written to a temporary folder beside ``--out`` and renamed into place at the end,
-so a failure leaves nothing half-written. An existing ``--out`` is replaced only when it is empty
+Everything is written to a temporary folder beside ``out`` and renamed into place at the end,
+so a failure leaves nothing half-written. An existing ``out`` is replaced only when it is empty
 or a previous report; any other non-empty folder needs ``force`` (then only the report's own
 files in it are replaced).
 """
@@ -53,19 +53,19 @@ def is_previous_report(folder: Path) -> bool:
 
 
 def check_out(out: Path, force: bool) -> None:
-    """Refuse an ``--out`` that cannot or must not receive a report (before any work is done)."""
+    """Refuse an ``out`` that cannot or must not receive a report (before any work is done)."""
     if out.exists() and not out.is_dir():
-        raise InputError(f"--out: expected a folder, got the file {out}")
+        raise InputError(f"out: expected a folder, got the file {out}")
     if out.is_dir() and any(out.iterdir()) and not force and not is_previous_report(out):
-        raise InputError(f"--out: expected a new or empty folder or a previous report, got the non-empty folder "
-                         f"{out} (use --force to write into it)")
+        raise InputError(f"out: expected a new or empty folder or a previous report, got the non-empty folder "
+                         f"{out} (pass force=True to write into it)")
     parent = out.resolve().parent
     if not parent.is_dir():
-        raise InputError(f"--out: expected a folder whose parent exists, got {out} ({parent} is not a folder)")
+        raise InputError(f"out: expected a folder whose parent exists, got {out} ({parent} is not a folder)")
     try:
         probe = tempfile.mkdtemp(prefix=".rnngrad-probe-", dir=parent)
     except OSError as error:
-        raise InputError(f"--out: cannot write to {parent} ({error.strerror or error})") from None
+        raise InputError(f"out: cannot write to {parent} ({error.strerror or error})") from None
     Path(probe).rmdir()
 
 
@@ -97,7 +97,7 @@ def write_report(report: ReportData, rendered: dict[str, tuple[bytes, bytes]], o
         _install(staging, out)
     except OSError as error:
         shutil.rmtree(staging, ignore_errors=True)
-        raise InputError(f"--out: could not write the report to {out} ({error.strerror or error})") from None
+        raise InputError(f"out: could not write the report to {out} ({error.strerror or error})") from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -129,7 +129,7 @@ def _install(staging: Path, out: Path) -> None:
     backup = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.resolve().parent))
     moved = []
     try:
-        for name in OWN_FILES:  # --force into a foreign folder: replace only the report's own files
+        for name in OWN_FILES:  # force into a foreign folder: replace only the report's own files
             if (out / name).exists():
                 (out / name).rename(backup / name)
                 moved.append(name)

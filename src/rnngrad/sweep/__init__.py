@@ -2,7 +2,8 @@
 
 ``SweepSpec`` expands to ``TrainConfig`` runs keyed by :func:`config_key`; ``ResultsStore``
 holds one row per finished run; ``run_local`` and ``run_ray`` execute runs; ``summarize`` and
-``plot_success_rate`` read results side by side with the published numbers.
+``plot_success_rate`` read results side by side with the published numbers; ``run_sweep``
+runs a :class:`SweepConfig` into its database and ``load_results`` reads one back.
 """
 
 from rnngrad.sweep.local import run_local
@@ -10,6 +11,7 @@ from rnngrad.sweep.plot import plot_success_rate
 from rnngrad.sweep.spec import SweepSpec, config_key
 from rnngrad.sweep.store import ResultsStore, check_results_db
 from rnngrad.sweep.summary import summarize
+from rnngrad.sweep.run import SweepConfig, SweepEvent, SweepOutcome, load_results, run_sweep
 
-__all__ = ["ResultsStore", "SweepSpec", "check_results_db", "config_key", "plot_success_rate", "run_local",
-           "summarize"]
+__all__ = ["ResultsStore", "SweepConfig", "SweepEvent", "SweepOutcome", "SweepSpec", "check_results_db",
+           "config_key", "load_results", "plot_success_rate", "run_local", "run_sweep", "summarize"]

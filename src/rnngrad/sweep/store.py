@@ -13,7 +13,6 @@ Crash safety, which a sweep killed with SIGKILL at any moment relies on:
 from __future__ import annotations
 
 import json
-import math
 import os
 import secrets
 import sqlite3
@@ -21,6 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from rnngrad._json import finite_or_none
 from rnngrad.errors import InputError
 from rnngrad.sweep.spec import config_key
 from rnngrad.training import TrainResult
@@ -110,7 +110,7 @@ class ResultsStore:
         config = result.config
         row = (
             config_key(config), config.task, config.T, config.model, config.seed, result.status,
-            result.steps, result.sequences, _finite(result.final_loss), _finite(result.final_accuracy),
+            result.steps, result.sequences, finite_or_none(result.final_loss), finite_or_none(result.final_accuracy),
             result.wall_time_s, json.dumps(config.to_dict(), sort_keys=True),
             json.dumps(result.to_dict(), allow_nan=False), datetime.now(timezone.utc).isoformat(),
         )
@@ -189,7 +189,3 @@ def _create(path: Path) -> None:
             pass  # another sweep created it first; theirs is checked like any existing file
     finally:
         os.unlink(temporary)
-
-
-def _finite(value: float | None) -> float | None:
-    return value if value is not None and math.isfinite(value) else None

@@ -6,7 +6,7 @@ success criterion, periodic gradient profiles through :mod:`rnngrad.profiler` wh
 
 from rnngrad.training.clipping import clip_gradient_norm_
 from rnngrad.training.config import OPTIMIZERS, STATUSES, TrainConfig, TrainResult
-from rnngrad.training.gradient_profiles import gradient_profile_summary, profiler_available
+from rnngrad.training.gradient_profiles import gradient_profile_summary
 from rnngrad.training.loop import ProgressCallback, TrainProgress, train
 
 __all__ = [
@@ -18,6 +18,5 @@ __all__ = [
     "TrainResult",
     "clip_gradient_norm_",
     "gradient_profile_summary",
-    "profiler_available",
     "train",
 ]

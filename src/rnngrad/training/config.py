@@ -6,9 +6,10 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from rnngrad._json import finite_or_none
 from rnngrad.errors import InputError, require_positive_int
 from rnngrad.models import model_spec
-from rnngrad.tasks import task_class
+from rnngrad.tasks import published_summary, task_class
 
 OPTIMIZERS = ("adam", "rmsprop")
 SCHEDULES = ("constant", "cosine")
@@ -104,6 +105,12 @@ class TrainResult:
             "profiles": list(self.profiles),
         }
 
+    def to_json(self) -> dict[str, Any]:
+        """The ``rnngrad train --json`` object: :meth:`to_dict` plus ``published``, the papers'
+        result for this task, T and model (or null)."""
+        config = self.config
+        return {**self.to_dict(), "published": published_summary(config.task, config.T, config.model)}
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainResult:
         def curve(points: list) -> tuple[tuple[int, float], ...]:
@@ -121,11 +128,6 @@ class TrainResult:
             wall_time_s=float(data["wall_time_s"]),
             profiles=tuple(data.get("profiles", ())),
         )
-
-
-def finite_or_none(value: float | None) -> float | None:
-    """``value`` as a float, or None when it is None, inf or nan (strict JSON has no nan)."""
-    return float(value) if value is not None and math.isfinite(value) else None
 
 
 def _require_positive_number(name: str, value: object) -> None:

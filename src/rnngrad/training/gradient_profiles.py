@@ -2,8 +2,7 @@
 
 The profiler records dL/dh_t inside fused torch.nn RNN/LSTM/GRU modules. Training stores only a
 digest of each profile: the mean ‖dL/dh_t‖ by lag k back from the end, the decay rate and memory
-horizon of that curve, and for an LSTM the mean forget gate. If the profiler is not installed,
-or the model has no fused module (``rnn-sigmoid``, ``lstm-nofg``), there is no profile; if the
+horizon of that curve, and for an LSTM the mean forget gate. If the model has no fused module (``rnn-sigmoid``, ``lstm-nofg``), there is no profile; if the
 profiler fails, the entry records the error instead, and training goes on.
 """
 
@@ -13,16 +12,8 @@ from typing import Any, Callable
 
 from torch import Tensor, nn
 
-from rnngrad.training.config import finite_or_none
-
-
-def profiler_available() -> bool:
-    """Whether :func:`rnngrad.profiler.profile` can be imported."""
-    try:
-        from rnngrad.profiler import profile  # noqa: F401
-    except ImportError:
-        return False
-    return True
+from rnngrad._json import finite_or_none
+from rnngrad.profiler import profile
 
 
 def gradient_profile_summary(
@@ -38,10 +29,6 @@ def gradient_profile_summary(
         if profiling failed, or None when there is nothing to profile.
     """
     if not any(isinstance(module, nn.RNNBase) for module in model.modules()):
-        return None
-    try:
-        from rnngrad.profiler import profile
-    except ImportError:
         return None
     try:
         result = profile(model, (inputs,), loss_fn)

@@ -1,4 +1,4 @@
-"""The ``rnngrad sweep`` and ``rnngrad results`` jobs: run a grid into a results DB, read it back.
+"""Run a grid of training runs into a results database, and read it back.
 
 Order of a sweep, so that bad input leaves nothing behind: check the grid and every name; refuse
 a ``db`` file that is not a results database (untouched); connect to Ray if asked (an unreachable
@@ -15,13 +15,18 @@ from pathlib import Path
 from typing import Any, Callable
 
 from rnngrad.errors import InputError, require_positive_int
-from rnngrad.sweep import ResultsStore, SweepSpec, check_results_db, config_key, ray_backend, run_local, summarize
+from rnngrad.sweep import ray_backend
+from rnngrad.sweep.local import run_local
+from rnngrad.sweep.spec import SweepSpec, config_key
+from rnngrad.sweep.store import ResultsStore, check_results_db
+from rnngrad.sweep.summary import summarize
 from rnngrad.training import TrainConfig, TrainResult
 
 
 @dataclass(frozen=True)
-class SweepJob:
-    """What ``rnngrad sweep`` runs. None hyperparameters take :class:`TrainConfig`'s defaults."""
+class SweepConfig:
+    """A sweep: the grid, where its results go and where it runs. None hyperparameters take
+    :class:`TrainConfig`'s defaults."""
 
     task: str
     T: tuple[int, ...]
@@ -70,22 +75,22 @@ class SweepOutcome:
     statuses: dict[str, int] = field(default_factory=dict)  # over the runs done now
 
 
-def run_sweep(job: SweepJob, on_event: Callable[[SweepEvent], None] | None = None,
+def run_sweep(sweep: SweepConfig, on_event: Callable[[SweepEvent], None] | None = None,
               on_start: Callable[[int, int], None] | None = None) -> SweepOutcome:
-    """Run every missing run of ``job``'s grid and record it in ``job.db``.
+    """Run every missing run of ``sweep``'s grid and record it in ``sweep.db``.
 
     Args:
-        job: the sweep.
+        sweep: the sweep.
         on_event: called once per finished run (after its row is committed).
         on_start: called once with (runs in the grid, runs to do) before training starts.
     """
-    spec = job.spec()
-    workers = (os.cpu_count() or 1) if job.workers is None else require_positive_int("workers", job.workers)
-    db = Path(job.db)
+    spec = sweep.spec()
+    workers = (os.cpu_count() or 1) if sweep.workers is None else require_positive_int("workers", sweep.workers)
+    db = Path(sweep.db)
     if db.exists():
         check_results_db(db)  # refuse a foreign file before anything can touch it
-    if job.ray is not None:
-        ray_backend.connect(job.ray)  # an unreachable cluster stops the sweep here
+    if sweep.ray is not None:
+        ray_backend.connect(sweep.ray)  # an unreachable cluster stops the sweep here
     try:
         with ResultsStore.open(db, create=True) as store:
             configs = spec.configs()
@@ -101,24 +106,17 @@ def run_sweep(job: SweepJob, on_event: Callable[[SweepEvent], None] | None = Non
                 if on_event is not None:
                     on_event(SweepEvent(result, sum(statuses.values()), len(pending)))
 
-            if job.ray is not None:
+            if sweep.ray is not None:
                 ray_backend.run_ray(pending, record)
             else:
                 run_local(pending, workers, record)
     finally:
-        if job.ray is not None:
+        if sweep.ray is not None:
             ray_backend.disconnect()
     return SweepOutcome(db, len(configs), len(configs) - len(pending), sum(statuses.values()), dict(statuses))
 
 
-@dataclass(frozen=True)
-class ResultsJob:
-    """What ``rnngrad results`` reads."""
-
-    db: Path = Path("results.db")
-
-
-def load_results(job: ResultsJob) -> dict[str, Any]:
+def load_results(db: Path) -> dict[str, Any]:
     """The ``rnngrad results --json`` contract: ``{"runs": [...], "summary": [...]}``.
 
     Each run: ``task``, ``T``, ``model``, ``seed``, ``status``, ``steps``, ``sequences``,
@@ -126,7 +124,7 @@ def load_results(job: ResultsJob) -> dict[str, Any]:
     Each summary row: see :func:`rnngrad.sweep.summarize` (``success_rate``, ``median_steps``,
     ``published``, ...).
     """
-    db = Path(job.db)
+    db = Path(db)
     if not db.exists():
         raise InputError(f"db: expected an existing results database, got {str(db)!r} (no such file)")
     with ResultsStore.open(db, create=False) as store:

@@ -8,11 +8,13 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from rnngrad._json import finite_list, finite_or_none
 from rnngrad.errors import InputError
 from rnngrad.jacobians import trajectory
-from rnngrad.spectrum._model import cell_and_inputs, measured_log_rate
-from rnngrad.spectrum.lags import check_lags, log_singular_values_at_lags
-from rnngrad.spectrum.lyapunov import MAX_INTERVAL, check_k_and_warmup, lyapunov_exponents
+from rnngrad.layer_inputs import cell_and_inputs
+from rnngrad.spectra._measured_rate import measured_log_rate
+from rnngrad.spectra.lags import check_lags, log_singular_values_at_lags
+from rnngrad.spectra.lyapunov import MAX_INTERVAL, check_k_and_warmup, lyapunov_exponents
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,15 @@ class Spectrum:
         """Σ_i λ_i: with all S exponents, the mean of log|det J_t| (lyapunov (3)); (B,) or ()."""
         return self.exponents.sum(dim=-1)
 
+    def to_json(self) -> dict:
+        """The ``rnngrad spectrum --json`` object of one sequence: ``arch``, ``exponents`` (natural
+        log per step, descending; −inf, an exactly singular Jacobian such as a dead ReLU unit, is
+        null) and ``log_rate_measured`` (null where the profiler could not measure it)."""
+        if self.exponents.dim() != 1:
+            raise InputError(f"to_json: expected the spectrum of one sequence, got a batch of {self.exponents.shape[0]}")
+        return {"arch": self.arch, "exponents": finite_list(self.exponents),
+                "log_rate_measured": finite_or_none(self.log_rate_measured)}
+
 
 def spectrum(
     model: nn.Module,
@@ -59,8 +70,8 @@ def spectrum(
 ) -> Spectrum:
     """The Lyapunov spectrum of a recurrent layer's state Jacobians on given inputs.
 
-    Exponents λ_i by the QR method, :mod:`rnngrad.spectrum.lyapunov` (1)–(2), from s_0 = 0 and
-    Q_0 = I; singular values of ∂s_T/∂s_{T−k} by :mod:`rnngrad.spectrum.lags` (1)–(3); the LSTM
+    Exponents λ_i by the QR method, :mod:`rnngrad.spectra.lyapunov` (1)–(2), from s_0 = 0 and
+    Q_0 = I; singular values of ∂s_T/∂s_{T−k} by :mod:`rnngrad.spectra.lags` (1)–(3); the LSTM
     on its full state (h, c), S = 2H.
 
     Args:
@@ -76,7 +87,7 @@ def spectrum(
         measure: also measure the decay rate with :func:`rnngrad.profiler.profile` (torch.nn
             RNN/LSTM/GRU only; None otherwise).
         max_log_condition, max_interval: the re-orthonormalisation budget and the longest block
-            (see :mod:`rnngrad.spectrum.lyapunov`); ``max_interval=1`` is the plain QR method.
+            (see :mod:`rnngrad.spectra.lyapunov`); ``max_interval=1`` is the plain QR method.
 
     Returns:
         A :class:`Spectrum`.

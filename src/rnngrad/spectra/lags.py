@@ -20,7 +20,7 @@ however long the lag (float32 included):
 (3) is exact for the large singular values. M_k is a floating-point matrix, so singular
 values below about ε·σ_1(P_k) (ε the unit roundoff) come out at rounding level: they are
 bounded, not resolved. For the rates of the small ones at long lags use the Lyapunov
-exponents (:mod:`rnngrad.spectrum.lyapunov`), for which log σ_i(P_k)/k → λ_i.
+exponents (:mod:`rnngrad.spectra.lyapunov`), for which log σ_i(P_k)/k → λ_i.
 """
 
 from __future__ import annotations

@@ -1,12 +1,8 @@
-"""From what the user passes (a cell or a torch.nn module) to one cell and the inputs it reads.
-
-Also the hook to the gradient profiler, which measures the decay rate on the same model and
-data from real backward passes (None where the profiler is not available).
+"""What one layer of a torch.nn RNN, LSTM or GRU reads, and its cell: the layers below it run
+first (float64 cells, zero initial states), and a reverse direction reads its inputs last first.
 """
 
 from __future__ import annotations
-
-import math
 
 import torch
 from torch import nn
@@ -15,8 +11,8 @@ from rnngrad.cells import RecurrentCell, from_torch
 from rnngrad.errors import InputError
 from rnngrad.jacobians import checked_inputs, trajectory
 
-_LAYERED = (nn.RNN, nn.LSTM, nn.GRU)
-_TORCH_CELLS = (nn.RNNCell, nn.LSTMCell, nn.GRUCell)
+LAYERED = (nn.RNN, nn.LSTM, nn.GRU)
+TORCH_CELLS = (nn.RNNCell, nn.LSTMCell, nn.GRUCell)
 
 
 def cell_and_inputs(
@@ -34,7 +30,7 @@ def cell_and_inputs(
             raise InputError(f"layer, direction: a cell has only (0, 0), got ({layer}, {direction})")
         checked, unbatched = checked_inputs(model, inputs)
         return model, checked, unbatched
-    if not isinstance(model, _LAYERED + _TORCH_CELLS):
+    if not isinstance(model, LAYERED + TORCH_CELLS):
         raise InputError(
             "model: expected an rnngrad cell or a torch.nn RNN, LSTM, GRU, RNNCell, LSTMCell or "
             f"GRUCell, got {type(model).__name__}"
@@ -60,36 +56,3 @@ def _hidden_outputs(cell: RecurrentCell, inputs: torch.Tensor, direction: int) -
     ordered = inputs.flip(0) if direction == 1 else inputs
     hidden = trajectory(cell, ordered)[1:, :, : cell.hidden_size]  # (T, B, H)
     return hidden.flip(0) if direction == 1 else hidden
-
-
-def measured_log_rate(model: nn.Module, inputs: torch.Tensor, layer: int, direction: int) -> float | None:
-    """The growth rate per step of ‖dL/dh_t‖ back through time, measured by the profiler.
-
-    L is the sum of the final hidden state h_n of ``layer`` and ``direction``, so
-    dL/dh_t = (∂h_T/∂h_t)ᵀ 1 and its rate compares with λ_1. Sign as λ_1: < 0 vanishing. The
-    model runs in eval mode (no dropout between layers) and is left as found. None for cells,
-    which the profiler does not take, when :mod:`rnngrad.profiler` is not importable, or when
-    the fit is not finite.
-    """
-    if not isinstance(model, _LAYERED):
-        return None
-    try:  # the hook: the profiler is another part of rnngrad and may be absent
-        from rnngrad.profiler import profile
-    except ImportError:
-        return None
-    index = layer * (2 if model.bidirectional else 1) + direction  # row of h_n
-    dtype = model.weight_hh_l0.dtype
-    sequence = inputs.to(dtype).transpose(0, 1) if model.batch_first and inputs.dim() == 3 else inputs.to(dtype)
-
-    def loss_fn(output) -> torch.Tensor:
-        final = output[1][0] if isinstance(model, nn.LSTM) else output[1]  # h_n, (L·D, [B,] H)
-        return final[index].sum()
-
-    was_training = model.training
-    try:
-        model.eval()
-        result = profile(model, (sequence,), loss_fn)
-    finally:
-        model.train(was_training)
-    rate = -result.decay_rate(None, layer, direction)  # the profiler's ρ > 0 means vanishing
-    return rate if math.isfinite(rate) else None

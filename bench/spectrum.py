@@ -37,7 +37,7 @@ def baseline_exponents(cell, inputs: torch.Tensor) -> torch.Tensor:
     frame = torch.eye(S, dtype=inputs.dtype).unsqueeze(0)  # Q_0 = I, (1, S, S)
     sums = torch.zeros(1, S, dtype=torch.float64)
     for t in range(inputs.shape[0]):
-        jacobian = cell.forward_and_jacobian(inputs[t], states[t])[1]  # (1, S, S)
+        jacobian = cell._forward_and_jacobian(inputs[t], states[t])[1]  # (1, S, S)
         frame, R = torch.linalg.qr(jacobian @ frame)
         sums += R.diagonal(dim1=-2, dim2=-1).abs().log()
     return (sums / inputs.shape[0]).sort(dim=1, descending=True).values[0]
@@ -49,7 +49,7 @@ def mean_log_det(cell, inputs: torch.Tensor) -> float:
     states = trajectory(cell, inputs)
     total = 0.0
     for t in range(inputs.shape[0]):
-        total += float(torch.linalg.slogdet(cell.forward_and_jacobian(inputs[t], states[t])[1]).logabsdet)
+        total += float(torch.linalg.slogdet(cell._forward_and_jacobian(inputs[t], states[t])[1]).logabsdet)
     return total / inputs.shape[0]
 
 

@@ -19,7 +19,7 @@ def normalized_products(cell, T: int, seed: int, batch: int = 1) -> torch.Tensor
     products = []
     with torch.no_grad():
         for t in range(T - 1, -1, -1):
-            product = product @ cell.forward_and_jacobian(inputs[t], states[t])[1]
+            product = product @ cell._forward_and_jacobian(inputs[t], states[t])[1]
             product = product / torch.linalg.matrix_norm(product).view(-1, 1, 1)
             products.append(product)
     return torch.stack(products)

@@ -35,11 +35,11 @@ def test_operators_equal_autograd_jacobians(kind, N, B, I, H, k, seed):
     state = torch.randn(N * B, S, dtype=torch.float64, generator=generator)
 
     def step(x_row, s_row):
-        return cell.forward_and_jacobian(x_row.unsqueeze(0), s_row.unsqueeze(0), False)[0][0]
+        return cell._forward_and_jacobian(x_row.unsqueeze(0), s_row.unsqueeze(0), False)[0][0]
 
     oracle = torch.func.vmap(torch.func.jacrev(step, argnums=1))(x, state).view(N, B, S, S).detach()
     cell.requires_grad_(False)
-    operator = cell.step_jacobians(x, state, N)
+    operator = cell._step_jacobians(x, state, N)
     assert type(operator) is OPERATOR[cell.arch] and len(operator) == N
     assert relative_error(operator.dense(), oracle) <= 1e-12
     frame = torch.randn(B, S, k, dtype=torch.float64, generator=generator)
@@ -52,8 +52,8 @@ def test_operators_equal_autograd_jacobians(kind, N, B, I, H, k, seed):
 def test_lstm_step_jacobian_is_assembled_from_the_same_blocks():
     cell = LSTMCell(3, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(1)).requires_grad_(False)
     x, state = torch.randn(2, 3, dtype=torch.float64), torch.randn(2, 8, dtype=torch.float64)
-    dense = cell.forward_and_jacobian(x, state)[1]  # (B, 2H, 2H)
-    operator = cell.step_jacobians(x, state, 1)
+    dense = cell._forward_and_jacobian(x, state)[1]  # (B, 2H, 2H)
+    operator = cell._step_jacobians(x, state, 1)
     assert torch.equal(operator.dense()[0], dense)
     # the c_{t-1} columns are diagonal: ∂h_t/∂c_{t-1} and ∂c_t/∂c_{t-1} = diag(f), with f from a
     # contiguous h here and a strided one in the Jacobian: equal up to the rounding of z_f

@@ -30,7 +30,7 @@ with log f computed as logsigmoid, so it cannot underflow either.
 
 Memory is O(B·S² + T·B·S): the states s_0..s_T are kept and the Jacobians are rebuilt on the
 way back, a chunk of steps at a time, as operators that apply J without forming it where the
-cell has structure (:meth:`~rnngrad.cells.RecurrentCell.step_jacobians`; for the RNN,
+cell has structure (:meth:`~rnngrad.cells.RecurrentCell._step_jacobians`; for the RNN,
 P_{t+1} J_{t+1} = (P_{t+1} ⊙ φ'(a_{t+1})ᵀ) W_hh). Each step multiplies by the previous
 normalisation as it goes (for the RNN it is folded into φ'), so no extra pass over P is made.
 Spectral norms are exact: from the whole spectrum where the product is far from low-rank, else
@@ -43,8 +43,6 @@ second Python thread while the products go on (torch releases the GIL inside its
 
 from __future__ import annotations
 
-import collections
-import concurrent.futures
 import math
 from dataclasses import dataclass
 
@@ -52,6 +50,7 @@ import torch
 
 from rnngrad._denormals import flushing_denormals
 from rnngrad._json import finite_list
+from rnngrad._norms_beside import NormsBesideProducts
 from rnngrad.cells import LSTMCell, RecurrentCell
 from rnngrad._threads import one_intra_op_thread
 from rnngrad.errors import InputError, require_finite
@@ -60,8 +59,6 @@ from rnngrad.linalg import SpectralNormTracker
 _LN10 = math.log(10.0)
 _CHUNK_ELEMENTS = 1 << 21  # products in one chunk: ≤ 16 MiB in float64
 _CHUNK_STEPS = 16  # steps a chunk at most, so that norms of one chunk overlap the next's products
-_FIRST_RUN = 0.5  # share of the chunks whose norms the worker takes (the short lags: the costly part)
-_LOOKAHEAD_ELEMENTS = 1 << 23  # products that may wait for the norms' worker: ≤ 64 MiB in float64
 _SMALL_STEP = 1 << 24  # multiply-adds of one step's product (B·S³) below which one thread is best
 
 
@@ -178,13 +175,13 @@ def _jacobian_through_time(
     chunk_shape = (steps_per_chunk, B, S, S)
     # Denormals flushed: the normalised products keep the dominant directions near 1, so only
     # directions already below 1e-308 of them become 0, which changes no norm (and is ~7× faster).
-    with flushing_denormals(), _NormsBesideProducts(chunks, inputs.new_empty, chunk_shape, norms_beside) as norms:
+    with flushing_denormals(), NormsBesideProducts(chunks, inputs.new_empty, chunk_shape, norms_beside) as norms:
         for end in range(T, 0, -steps_per_chunk):  # chunk of steps t = start..end-1, backwards
             start = max(0, end - steps_per_chunk)
             n = end - start
             x = inputs[start:end].flatten(0, 1)  # (n·B, I)
             s = states[start:end].flatten(0, 1)  # (n·B, S): s_t for t = start..end-1
-            jacobians = cell.step_jacobians(x, s, n)  # J_{t+1}, never formed where structured
+            jacobians = cell._step_jacobians(x, s, n)  # J_{t+1}, never formed where structured
             # R_t = M_{t+1} J_{t+1}: the product before its normalisation, M_t = R_t / ‖R_t‖_F (3)
             buffer = norms.buffer()
             by_lag = buffer[:n]  # R_t for t = end-1 down to start, (n, B, S, S)
@@ -225,75 +222,6 @@ def _jacobian_through_time(
         log_scale=(log_scale.squeeze(0) if unbatched else log_scale) if keep_products else None,
         normalized_products=kept,
     )
-
-
-class _NormsBesideProducts:
-    """σ_1 of each chunk of products, partly on a second thread while the products run.
-
-    The products are a chain of small matrix products (one intra-op thread is all they can use),
-    so when the caller had two or more threads (``parallel``) the norms run beside them, each
-    side on one intra-op thread (torch releases the GIL inside its kernels). The chunks are
-    split in two runs of lags, each with its own tracker: a worker certifies the first run
-    (short lags, the costly part) as its chunks come, and the calling thread the second run,
-    each chunk as soon as it is multiplied. The split does not depend on the thread count, so
-    neither do the values; without ``parallel`` both runs are done in line.
-
-    Chunk buffers are recycled: at most ``_LOOKAHEAD_ELEMENTS`` products wait for the worker
-    (memory stays bounded whatever T is), and fresh memory, whose first touch costs a page fault
-    per 4 KiB, is touched as little as that allows.
-    """
-
-    def __init__(self, chunks: int, allocate, chunk_shape: tuple[int, ...], parallel: bool) -> None:
-        self.first_run = math.ceil(_FIRST_RUN * chunks)  # chunks for the worker: the shorter lags
-        state_size = chunk_shape[-1]
-        self.trackers = (SpectralNormTracker(state_size), SpectralNormTracker(state_size))
-        self.allocate, self.chunk_shape = allocate, chunk_shape
-        self.parallel = parallel
-        self.pool: concurrent.futures.ThreadPoolExecutor | None = None
-        self.spans: list[tuple[int, int, torch.Tensor]] = []  # (start, end, Frobenius norms)
-        self.sigmas: dict[int, torch.Tensor] = {}  # chunk index -> σ_1 (n, B)
-        self.free: list[torch.Tensor] = []  # buffers no one reads
-        self.waiting: collections.deque = collections.deque()  # (index, future, buffer)
-
-    def __enter__(self) -> "_NormsBesideProducts":
-        if self.parallel:
-            self.pool = concurrent.futures.ThreadPoolExecutor(
-                max_workers=1, initializer=torch.set_flush_denormal, initargs=(True,)
-            )
-        return self
-
-    def buffer(self) -> torch.Tensor:
-        """A chunk buffer (steps, B, S, S) to fill; waits for the worker if too many are queued."""
-        if self.free:
-            return self.free.pop()
-        if len(self.waiting) * math.prod(self.chunk_shape) >= _LOOKAHEAD_ELEMENTS:
-            index, future, buffer = self.waiting.popleft()
-            self.sigmas[index] = future.result()
-            return buffer
-        return self.allocate(self.chunk_shape)
-
-    def submit(self, start: int, end: int, buffer: torch.Tensor, frobenius: torch.Tensor) -> None:
-        """Hand over the products R_t (in lag order, for t = end-1 down to start) in ``buffer``
-        with their Frobenius norms (n, B, 1, 1), which the tracker's bound (3) reuses."""
-        index, products = len(self.spans), buffer[: end - start]
-        self.spans.append((start, end, frobenius))
-        tracker = self.trackers[0 if index < self.first_run else 1]
-        if self.pool is None or index >= self.first_run:
-            self.sigmas[index] = tracker.norms(products, frobenius)
-            self.free.append(buffer)
-        else:
-            self.waiting.append((index, self.pool.submit(tracker.norms, products, frobenius), buffer))
-
-    def results(self) -> list[tuple[int, int, torch.Tensor, torch.Tensor]]:
-        """(start, end, σ_1 (n, B), Frobenius norms) for every chunk, in submission order."""
-        for index, future, _ in self.waiting:
-            self.sigmas[index] = future.result()
-        self.waiting.clear()
-        return [(start, end, self.sigmas[index], frobenius) for index, (start, end, frobenius) in enumerate(self.spans)]
-
-    def __exit__(self, *exc_info) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=True)  # a failed product must not leave the worker running
 
 
 def checked_inputs(cell: RecurrentCell, inputs: torch.Tensor) -> tuple[torch.Tensor, bool]:

@@ -16,9 +16,14 @@ class RecurrentCell(nn.Module):
 
     Parameters are named and shaped as in ``torch.nn`` (``weight_ih`` (G·H, I), ``weight_hh``
     (G·H, H), ``bias_ih`` and ``bias_hh`` (G·H,), with G gates stacked in torch's order), so a
-    ``state_dict`` moves between a cell and ``torch.nn`` unchanged. Subclasses define
-    ``forward``, ``forward_and_jacobian`` and the flat-state view used by
-    :mod:`rnngrad.jacobians`: ``state_size``, ``state_to_vector`` and ``vector_to_state``.
+    ``state_dict`` moves between a cell and ``torch.nn`` unchanged.
+
+    The public API is ``forward`` (one step, torch's signature), ``step_jacobian`` (its exact
+    Jacobian) and ``run`` (a whole sequence, on the flat state). The analyses
+    (:mod:`rnngrad.jacobians`, :mod:`rnngrad.spectra`) also use a private protocol on the flat
+    state s_t: ``state_size``, ``state_to_vector``, ``vector_to_state``, ``_forward_and_jacobian``
+    (one step and, if asked, its Jacobian) and ``_step_jacobians`` (a run of step Jacobians as
+    a structured operator). Subclasses define ``forward`` and ``_forward_and_jacobian``.
     """
 
     arch: str = ""
@@ -67,17 +72,17 @@ class RecurrentCell(nn.Module):
         states = inputs.new_empty(T + 1, B, self.state_size)
         states[0] = state
         for t in range(T):
-            states[t + 1] = state = self.forward_and_jacobian(inputs[t], state, False)[0]
+            states[t + 1] = state = self._forward_and_jacobian(inputs[t], state, False)[0]
         return states
 
-    def step_jacobians(self, x: torch.Tensor, state: torch.Tensor, steps: int) -> StepJacobians:
+    def _step_jacobians(self, x: torch.Tensor, state: torch.Tensor, steps: int) -> StepJacobians:
         """J_1..J_N of a run of N steps, for products through time without forming them.
 
         ``x`` (N·B, I) and ``state`` (N·B, S) hold the N steps one after another (s_{t-1} with
         x_t for J_t). Dense here; cells with structure return a cheaper operator
         (:mod:`rnngrad.cells.step_jacobians`).
         """
-        jacobians = self.forward_and_jacobian(x, state)[1]  # (N·B, S, S)
+        jacobians = self._forward_and_jacobian(x, state)[1]  # (N·B, S, S)
         return StepJacobians(jacobians.view(steps, -1, *jacobians.shape[1:]))
 
     def pre_activations(self, x: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -111,6 +116,20 @@ class RecurrentCell(nn.Module):
                 f"{name}: expected shape {(batch, self.hidden_size)}, got {tuple(h.shape)}"
             )
         return h
+
+    def step_jacobian(self, x: torch.Tensor, hx: torch.Tensor | None = None) -> torch.Tensor:
+        """∂h_t/∂h_{t-1}, (B, H, H), for inputs x (B, I) or (I,) and h_{t-1} (zeros if None);
+        the cell's docstring gives the equation. The LSTM overrides it for its state (h, c)."""
+        x, _ = self.batched_input(x)
+        return self._forward_and_jacobian(x, self.batched_hidden(hx, x))[1]
+
+    def state_to_vector(self, hx: torch.Tensor) -> torch.Tensor:
+        """The flat state s_t (B, S) of a cell's state: h itself here, (h, c) concatenated for the LSTM."""
+        return hx
+
+    def vector_to_state(self, vector: torch.Tensor) -> torch.Tensor:
+        """The inverse of :meth:`state_to_vector`."""
+        return vector
 
     def initial_state_vector(self, batch: int, like: torch.Tensor) -> torch.Tensor:
         """The zero state s_0 as a flat (B, S) vector."""

@@ -40,6 +40,12 @@ class GRUCell(RecurrentCell):
 
     Shape:
         x: (B, I) or (I,); h: (B, H) or (H,); output like h. ``step_jacobian``: (B, H, H).
+
+    Examples:
+        >>> cell = GRUCell(3, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+        >>> h = cell(torch.zeros(2, 3, dtype=torch.float64))
+        >>> cell.step_jacobian(torch.zeros(2, 3, dtype=torch.float64), h).shape
+        torch.Size([2, 4, 4])
     """
 
     arch = "gru"
@@ -48,10 +54,10 @@ class GRUCell(RecurrentCell):
     def forward(self, x: torch.Tensor, hx: torch.Tensor | None = None) -> torch.Tensor:
         x, unbatched = self.batched_input(x)  # (B, I)
         h = self.batched_hidden(hx, x)  # (B, H)
-        h_next = self.forward_and_jacobian(x, h, with_jacobian=False)[0]
+        h_next = self._forward_and_jacobian(x, h, with_jacobian=False)[0]
         return h_next.squeeze(0) if unbatched else h_next
 
-    def forward_and_jacobian(
+    def _forward_and_jacobian(
         self, x: torch.Tensor, state: torch.Tensor, with_jacobian: bool = True
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """One step: h_t (B, H) and ∂h_t/∂h_{t-1} (B, H, H), eq. (5)."""
@@ -75,13 +81,3 @@ class GRUCell(RecurrentCell):
         )  # (5), (B, H, H)
         return h_next, jacobian
 
-    def step_jacobian(self, x: torch.Tensor, hx: torch.Tensor | None = None) -> torch.Tensor:
-        """∂h_t/∂h_{t-1}, (B, H, H), eq. (5)."""
-        x, _ = self.batched_input(x)
-        return self.forward_and_jacobian(x, self.batched_hidden(hx, x))[1]
-
-    def state_to_vector(self, hx: torch.Tensor) -> torch.Tensor:
-        return hx
-
-    def vector_to_state(self, vector: torch.Tensor) -> torch.Tensor:
-        return vector

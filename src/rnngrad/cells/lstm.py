@@ -59,6 +59,12 @@ class LSTMCell(RecurrentCell):
         x: (B, I) or (I,); state: a pair (h, c) of (B, H) or (H,), or None for zeros.
         ``step_jacobian``: (B, 2H, 2H), rows and columns ordered (h, c).
         ``carousel_factor``: (B, H), the diagonal of (5).
+
+    Examples:
+        >>> cell = LSTMCell(3, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+        >>> h, c = cell(torch.zeros(2, 3, dtype=torch.float64))
+        >>> cell.step_jacobian(torch.zeros(2, 3, dtype=torch.float64), (h, c)).shape
+        torch.Size([2, 8, 8])
     """
 
     arch = "lstm"
@@ -91,14 +97,14 @@ class LSTMCell(RecurrentCell):
             return h_next.squeeze(0), c_next.squeeze(0)
         return h_next, c_next
 
-    def forward_and_jacobian(
+    def _forward_and_jacobian(
         self, x: torch.Tensor, state: torch.Tensor, with_jacobian: bool = True
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """One step on the flat state s = (h, c): s_t (B, 2H) and ∂s_t/∂s_{t-1} (B, 2H, 2H)."""
         state_next, blocks = self._forward_and_blocks(x, state, with_jacobian)
         return state_next, None if blocks is None else blocks.dense()[0]
 
-    def step_jacobians(self, x: torch.Tensor, state: torch.Tensor, steps: int) -> HiddenColumnsAndDiagonal:
+    def _step_jacobians(self, x: torch.Tensor, state: torch.Tensor, steps: int) -> HiddenColumnsAndDiagonal:
         """J_1..J_N as the columns of h_{t-1} and the diagonal blocks, never formed."""
         blocks = self._forward_and_blocks(x, state, True)[1]
         hidden_columns, diagonal = blocks.hidden_columns[0], blocks.diagonal[0]  # (N·B, 2H, H), (N·B, 2H)
@@ -136,7 +142,7 @@ class LSTMCell(RecurrentCell):
         """The full ∂(h_t, c_t)/∂(h_{t-1}, c_{t-1}), (B, 2H, 2H), eqs. (4)–(7)."""
         x, _ = self.batched_input(x)
         state = self.state_to_vector(self._batched_state(hx, x))
-        return self.forward_and_jacobian(x, state)[1]
+        return self._forward_and_jacobian(x, state)[1]
 
     def carousel_factor(
         self, x: torch.Tensor, hx: tuple[torch.Tensor, torch.Tensor] | None = None

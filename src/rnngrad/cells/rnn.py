@@ -38,7 +38,7 @@ class RNNCell(RecurrentCell):
 
     Examples:
         >>> cell = RNNCell(3, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
-        >>> cell.step_jacobian(torch.zeros(2, 3)).shape
+        >>> cell.step_jacobian(torch.zeros(2, 3, dtype=torch.float64)).shape
         torch.Size([2, 4, 4])
     """
 
@@ -62,7 +62,7 @@ class RNNCell(RecurrentCell):
         h_next = self.activation.function(self._pre_activation(x, h))  # (2)
         return h_next.squeeze(0) if unbatched else h_next
 
-    def forward_and_jacobian(
+    def _forward_and_jacobian(
         self, x: torch.Tensor, state: torch.Tensor, with_jacobian: bool = True
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """One step on the flat state: s_t (B, H) and ∂s_t/∂s_{t-1} (B, H, H)."""
@@ -88,21 +88,11 @@ class RNNCell(RecurrentCell):
             states[t + 1] = state = self.activation.function(torch.addmm(from_input[t], state, weight_hh_t))  # (1), (2)
         return states
 
-    def step_jacobians(self, x: torch.Tensor, state: torch.Tensor, steps: int) -> DiagonalTimesWeights:
+    def _step_jacobians(self, x: torch.Tensor, state: torch.Tensor, steps: int) -> DiagonalTimesWeights:
         """J_1..J_N as diag(φ'(a_t)) and the shared W_hh, eq. (3), never formed."""
         derivatives = self.activation.derivative(self._pre_activation(x, state))  # (N·B, H)
         return DiagonalTimesWeights(derivatives.view(steps, -1, self.hidden_size), self.weight_hh)
 
-    def step_jacobian(self, x: torch.Tensor, hx: torch.Tensor | None = None) -> torch.Tensor:
-        """∂h_t/∂h_{t-1} = diag(φ'(a_t)) W_hh, (B, H, H), eq. (3)."""
-        x, _ = self.batched_input(x)
-        return self.forward_and_jacobian(x, self.batched_hidden(hx, x))[1]
-
-    def state_to_vector(self, hx: torch.Tensor) -> torch.Tensor:
-        return hx
-
-    def vector_to_state(self, vector: torch.Tensor) -> torch.Tensor:
-        return vector
 
     def _pre_activation(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
         from_input, from_hidden = self.pre_activations(x, h)

@@ -4,7 +4,7 @@ Torch compiles the file with the machine's C++ compiler through ``torch.utils.cp
 (about 15 s, once; the library is cached under ``TORCH_EXTENSIONS_DIR``, by default
 ``~/.cache/torch_extensions``, one folder per Python and torch version). Where it cannot be
 built (no compiler), or when the environment variable ``RNNGRAD_NO_COMPILE`` is set to anything
-but ``0``, the Python loops of ``_lstm_layer`` run instead: they compute the same values, slower.
+but ``0``, the Python loops of ``_lstm_loops`` run instead: they compute the same values, slower.
 
 Processes that start at once (a sweep's workers) build one at a time. Torch's own lock is a file
 that a build killed midway leaves behind, after which every later build would wait for it

@@ -17,13 +17,14 @@ from __future__ import annotations
 import contextlib
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Generic, Iterator, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Generic, TypeVar
 
 import torch
 from torch import Tensor
 
-from rnngrad.profiler._layout import SequenceLayout
 from rnngrad._denormals import denormals_flushed
+from rnngrad._threads import intra_op_threads, one_intra_op_thread
+from rnngrad.profiler._layout import SequenceLayout
 
 if TYPE_CHECKING:
     from rnngrad.profiler._recorder import Recorder
@@ -106,27 +107,18 @@ class ThreadPlan:
     def __init__(self, per_step_flops: int):
         self.threads = torch.get_num_threads()
         self.narrow = self.threads > 1 and per_step_flops < SMALL_STEP_FLOPS
+        self._narrowed = one_intra_op_thread() if self.narrow else contextlib.nullcontext()
 
     def __enter__(self) -> "ThreadPlan":
-        if self.narrow:
-            torch.set_num_threads(1)
+        self._narrowed.__enter__()
         return self
 
     def __exit__(self, *exc_info) -> None:
-        if self.narrow:
-            torch.set_num_threads(self.threads)
+        self._narrowed.__exit__(*exc_info)
 
-    @contextlib.contextmanager
-    def wide(self) -> Iterator[None]:
+    def wide(self) -> contextlib.AbstractContextManager[None]:
         """All threads for the duration of one big GEMM."""
-        if not self.narrow:
-            yield
-            return
-        torch.set_num_threads(self.threads)
-        try:
-            yield
-        finally:
-            torch.set_num_threads(1)
+        return intra_op_threads(self.threads) if self.narrow else contextlib.nullcontext()
 
 
     def beside(self, function: Callable[..., Result], *args: Any) -> "Beside[Result]":

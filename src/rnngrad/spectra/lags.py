@@ -63,7 +63,7 @@ def log_singular_values_at_lags(
     for lag in range(max(lags, default=-1) + 1):
         if lag > 0:
             t = T - lag  # J_{t+1} from s_t and x_{t+1}
-            jacobian = cell.forward_and_jacobian(inputs[t], states[t])[1]  # (B, S, S)
+            jacobian = cell._forward_and_jacobian(inputs[t], states[t])[1]  # (B, S, S)
             product = product @ jacobian  # (1)
             scale = torch.linalg.matrix_norm(product)  # (B,)
             product = product / torch.where(scale > 0, scale, 1.0).view(B, 1, 1)

@@ -56,7 +56,7 @@ every exponent and (3) only to ~1e-8.
 
 Q is kept in Householder form (LAPACK ``geqrf``) and applied to the first Jacobian of a block
 with ``ormqr``; the rest of the block multiplies the product by each Jacobian through the cell's
-:meth:`~rnngrad.cells.RecurrentCell.step_jacobians` operator, which for the LSTM costs half a
+:meth:`~rnngrad.cells.RecurrentCell._step_jacobians` operator, which for the LSTM costs half a
 dense product (:mod:`rnngrad.cells.step_jacobians`). Jacobians are built in chunks of time
 steps with one batched call of the cell.
 """
@@ -216,5 +216,5 @@ class _JacobianChunks:
             stop = min(start + self.size, self.inputs.shape[0])
             x = self.inputs[start:stop]  # (n, B, I)
             s = self.states[start:stop]  # (n, B, S)
-            self.start, self.chunk = start, self.cell.step_jacobians(x.flatten(0, 1), s.flatten(0, 1), stop - start)
+            self.start, self.chunk = start, self.cell._step_jacobians(x.flatten(0, 1), s.flatten(0, 1), stop - start)
         return self.chunk, t - start

@@ -5,7 +5,7 @@ The public API is re-exported here; everything else is an implementation detail.
 
 from rnngrad._version import __version__
 from rnngrad.activations import Activation, activation_names, get_activation
-from rnngrad.cells import GRUCell, LSTMCell, RNNCell, from_torch
+from rnngrad.cells import GRUCell, LRUCell, LSTMCell, MinGRUCell, MinLSTMCell, RNNCell, from_torch
 from rnngrad.errors import InputError
 from rnngrad.jacobians import JacobianThroughTime, jacobian_through_time
 from rnngrad.profiler import GradientProfile, profile
@@ -19,7 +19,10 @@ __all__ = [
     "GradientProfile",
     "InputError",
     "JacobianThroughTime",
+    "LRUCell",
     "LSTMCell",
+    "MinGRUCell",
+    "MinLSTMCell",
     "RNNCell",
     "Spectrum",
     "TrainConfig",

@@ -18,7 +18,7 @@ TINY = dict(steps=3, batch_size=2, hidden_size=2, log_every=1)
 
 def tiny_job(db, **changes) -> SweepConfig:
     job = SweepConfig(task="adding", T=(4, 5), models=("rnn-tanh", "lstm"), seeds=2, db=db, workers=1,
-                   steps=3, batch_size=2, hidden_size=2)
+                      steps=3, batch_size=2, hidden_size=2)
     return replace(job, **changes)
 
 

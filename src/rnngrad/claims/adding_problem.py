@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from rnngrad._json import number, numbers
 from rnngrad.claims._result import CAVEAT, FAILS, HOLDS, Advance, ClaimResult, ClaimsConfig
-from rnngrad.claims._training_runs import train_all
 
 C11_CLAIM = ("The title's promise: the LSTM is strong against gradient vanishing — on the adding problem "
              "at T = 50 and T = 100, with the same budget and seed, an LSTM learns it and a tanh RNN does not")
@@ -28,21 +27,27 @@ OPENED_LSTMS = ("lstm-chrono", "lstm-fb1")
 
 def measure_adding_problem(config: ClaimsConfig, advance: Advance) -> ClaimResult:
     """C11: one training run per (model, T) with one budget, and who learns."""
-    from rnngrad.training import TrainConfig  # heavy import, only when training runs
+    from rnngrad.training import TrainConfig, train_all  # heavy import, only when training runs
 
     jobs = [(model, T) for T in config.train_T for model in config.train_models]
     configs = [TrainConfig(
         task="adding", T=T, model=model, steps=config.train_steps, seed=config.seed,
         batch_size=config.train_batch, hidden_size=config.train_hidden, lr=config.train_lr, clip=1.0,
         log_every=max(1, config.train_steps // 40), profile_every=max(1, config.train_steps // 4),
-    ).to_dict() for model, T in jobs]
+    ) for model, T in jobs]
     done = [0.0] * len(jobs)
 
     def on_progress(index: int, fraction: float) -> None:
         done[index] = fraction
         advance(sum(done) / len(jobs))
 
-    results = train_all(configs, config.train_workers, on_progress)
+    results: list[dict] = [{}] * len(jobs)
+
+    def store(index: int, result) -> None:
+        results[index] = result.to_dict()
+
+    # one intra-op thread per run, inline or in workers: the numbers do not depend on train_workers
+    train_all(configs, config.train_workers, store, threads=1, on_progress=on_progress)
     runs, curves, profiles = [], {}, {}
     for (model, T), result in zip(jobs, results):
         key = f"{model}/T={T}"

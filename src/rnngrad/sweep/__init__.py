@@ -1,12 +1,11 @@
 """Sweeps: grids of training runs, stored crash-safely in SQLite, run locally or on Ray.
 
 ``SweepSpec`` expands to ``TrainConfig`` runs keyed by :func:`config_key`; ``ResultsStore``
-holds one row per finished run; ``run_local`` and ``run_ray`` execute runs; ``summarize`` and
+holds one row per finished run; runs execute locally (:func:`rnngrad.training.train_all`) or on Ray (``ray_backend``); ``summarize`` and
 ``plot_success_rate`` read results side by side with the published numbers; ``run_sweep``
 runs a :class:`SweepConfig` into its database and ``load_results`` reads one back.
 """
 
-from rnngrad.sweep.local import run_local
 from rnngrad.sweep.plot import plot_success_rate
 from rnngrad.sweep.spec import SweepSpec, config_key
 from rnngrad.sweep.store import ResultsStore, check_results_db
@@ -14,4 +13,4 @@ from rnngrad.sweep.summary import summarize
 from rnngrad.sweep.run import SweepConfig, SweepEvent, SweepOutcome, load_results, run_sweep
 
 __all__ = ["ResultsStore", "SweepConfig", "SweepEvent", "SweepOutcome", "SweepSpec", "check_results_db",
-           "config_key", "load_results", "plot_success_rate", "run_local", "run_sweep", "summarize"]
+           "config_key", "load_results", "plot_success_rate", "run_sweep", "summarize"]

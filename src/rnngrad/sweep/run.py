@@ -16,11 +16,10 @@ from typing import Any, Callable
 
 from rnngrad.errors import InputError, require_positive_int
 from rnngrad.sweep import ray_backend
-from rnngrad.sweep.local import run_local
 from rnngrad.sweep.spec import SweepSpec, config_key
 from rnngrad.sweep.store import ResultsStore, check_results_db
 from rnngrad.sweep.summary import summarize
-from rnngrad.training import TrainConfig, TrainResult
+from rnngrad.training import TrainConfig, TrainResult, train_all
 
 
 @dataclass(frozen=True)
@@ -109,7 +108,7 @@ def run_sweep(sweep: SweepConfig, on_event: Callable[[SweepEvent], None] | None 
             if sweep.ray is not None:
                 ray_backend.run_ray(pending, record)
             else:
-                run_local(pending, workers, record)
+                train_all(pending, workers, lambda _, result: record(result))
     finally:
         if sweep.ray is not None:
             ray_backend.disconnect()

@@ -8,6 +8,7 @@ from rnngrad.training.clipping import clip_gradient_norm_
 from rnngrad.training.config import OPTIMIZERS, STATUSES, TrainConfig, TrainResult
 from rnngrad.training.gradient_profiles import gradient_profile_summary
 from rnngrad.training.loop import ProgressCallback, TrainProgress, train
+from rnngrad.training.processes import train_all
 
 __all__ = [
     "OPTIMIZERS",
@@ -19,4 +20,5 @@ __all__ = [
     "clip_gradient_norm_",
     "gradient_profile_summary",
     "train",
+    "train_all",
 ]

@@ -28,6 +28,10 @@ product is tracked beside it,
 
 with log f computed as logsigmoid, so it cannot underflow either.
 
+For a diagonal cell (minGRU, minLSTM, LRU: :class:`~rnngrad.cells.DiagonalCell`) every J_k is
+diag(a_k), so (1) is diag(∏ a_k) and its norms are exact sums of log|a| in O(T·H), computed by
+:mod:`rnngrad.diagonal_analysis` instead of (2)–(3).
+
 Memory is O(B·S² + T·B·S): the states s_0..s_T are kept and the Jacobians are rebuilt on the
 way back, a chunk of steps at a time, as operators that apply J without forming it where the
 cell has structure (:meth:`~rnngrad.cells.RecurrentCell._step_jacobians`; for the RNN,
@@ -51,7 +55,7 @@ import torch
 from rnngrad._denormals import flushing_denormals
 from rnngrad._json import finite_list
 from rnngrad._norms_beside import NormsBesideProducts
-from rnngrad.cells import LSTMCell, RecurrentCell
+from rnngrad.cells import DiagonalCell, LSTMCell, RecurrentCell
 from rnngrad._threads import one_intra_op_thread
 from rnngrad.errors import InputError, require_finite
 from rnngrad.linalg import SpectralNormTracker
@@ -69,12 +73,13 @@ class JacobianThroughTime:
     Shapes are (B, T+1), or (T+1,) when the inputs came without a batch dimension.
     """
 
-    arch: str  # "rnn", "lstm" or "gru"
+    arch: str  # "rnn", "lstm", "gru", or a diagonal cell's "mingru", "minlstm", "lru"
     T: int  # number of steps
-    state_size: int  # S: H, or 2H for the LSTM's (h, c)
+    state_size: int  # S: H, or 2H for the LSTM's (h, c); H (complex for the LRU) for a diagonal cell
     log10_norm: torch.Tensor  # log10 ‖∂s_T/∂s_t‖₂ (spectral norm)
     log10_frobenius: torch.Tensor  # log10 ‖∂s_T/∂s_t‖_F
-    log10_carousel: torch.Tensor | None  # LSTM: log10 max_i ∏_{k=t+1..T} f_{k,i}, eq. (4)
+    log10_carousel: torch.Tensor | None  # LSTM: log10 max_i ∏_{k=t+1..T} f_{k,i}, eq. (4);
+    # diagonal cells: log10 max_i |∏ a_{k,i}|, equal to log10_norm (the carousel is the whole Jacobian)
     log_scale: torch.Tensor | None = None  # ℓ_t of eq. (3), with keep_products
     normalized_products: torch.Tensor | None = None  # M_t, (T+1, B, S, S), with keep_products
 
@@ -87,8 +92,9 @@ class JacobianThroughTime:
 
     def to_json(self) -> dict:
         """The ``rnngrad jacobian --json`` object of one sequence: ``arch``, ``T``, ``hidden_size``,
-        ``log10_norm`` (T+1 entries, entry t for ∂s_T/∂s_t, entry T is 0) and, for the LSTM,
-        ``log10_norm_carousel``. An exactly zero Jacobian (log 0 = −inf, a dead ReLU layer) is null."""
+        ``log10_norm`` (T+1 entries, entry t for ∂s_T/∂s_t, entry T is 0) and, for the LSTM and
+        the diagonal cells, ``log10_norm_carousel``. An exactly zero Jacobian (log 0 = −inf, a
+        dead ReLU layer) is null."""
         if self.log10_norm.dim() != 1:
             raise InputError(f"to_json: expected the result of one sequence, got a batch of {self.log10_norm.shape[0]}")
         data = {"arch": self.arch, "T": self.T,
@@ -108,7 +114,7 @@ def trajectory(cell: RecurrentCell, inputs: torch.Tensor, initial_state: torch.T
 
 @torch.no_grad()
 def jacobian_through_time(
-    cell: RecurrentCell,
+    cell: RecurrentCell | DiagonalCell,
     inputs: torch.Tensor,
     initial_state: torch.Tensor | None = None,
     *,
@@ -118,16 +124,23 @@ def jacobian_through_time(
 
     Args:
         cell: an :class:`~rnngrad.cells.RNNCell`, :class:`~rnngrad.cells.LSTMCell` or
-            :class:`~rnngrad.cells.GRUCell`; computation runs in its dtype.
+            :class:`~rnngrad.cells.GRUCell`; computation runs in its dtype. Or a
+            :class:`~rnngrad.cells.DiagonalCell` (minGRU, minLSTM, LRU): exact in O(T·H) by
+            :func:`rnngrad.diagonal_analysis.diagonal_jacobian_through_time`.
         inputs: x_1..x_T, (T, B, I) or (T, I).
         initial_state: s_0 as a flat (B, S) tensor (for the LSTM, h and c concatenated);
-            zeros by default.
+            zeros by default. A diagonal cell's (B, H) is checked and ignored: its Jacobians do
+            not depend on the state.
         keep_products: also keep every normalised product M_t and its log scale ℓ_t
             (memory O(T·B·S²); for tests and small cases).
 
     Returns:
         A :class:`JacobianThroughTime`; entry t of each norm is for ∂s_T/∂s_t, entry T is 0.
     """
+    if isinstance(cell, DiagonalCell):
+        from rnngrad.diagonal_analysis import diagonal_jacobian_through_time  # here: it imports this module
+
+        return diagonal_jacobian_through_time(cell, inputs, initial_state, keep_products=keep_products)
     inputs, unbatched = checked_inputs(cell, inputs)
     T, B, _ = inputs.shape
     if initial_state is not None:
@@ -224,16 +237,18 @@ def _jacobian_through_time(
     )
 
 
-def checked_inputs(cell: RecurrentCell, inputs: torch.Tensor) -> tuple[torch.Tensor, bool]:
-    """``inputs`` as (T, B, I) in the cell's dtype and whether they came unbatched (T, I).
+def checked_inputs(cell: RecurrentCell | DiagonalCell, inputs: torch.Tensor) -> tuple[torch.Tensor, bool]:
+    """``inputs`` as (T, B, I) in the cell's (real) dtype and whether they came unbatched (T, I).
 
-    Rejects (with :class:`InputError`) anything but a 2D/3D tensor with T ≥ 1 and the cell's
-    input size, and non-finite inputs or weights.
+    Rejects (with :class:`InputError`) anything but a real 2D/3D tensor with T ≥ 1 and the
+    cell's input size, and non-finite inputs or weights.
     """
     if not isinstance(inputs, torch.Tensor):
         raise InputError(f"inputs: expected a tensor (T, B, I) or (T, I), got {type(inputs).__name__}")
     if inputs.dim() not in (2, 3):
         raise InputError(f"inputs: expected a 2D (T, I) or 3D (T, B, I) tensor, got {inputs.dim()}D")
+    if inputs.is_complex():
+        raise InputError(f"inputs: expected a real tensor, got a complex tensor of dtype {inputs.dtype}")
     if inputs.shape[0] == 0:
         raise InputError("inputs: expected at least one time step, got T = 0")
     if inputs.shape[-1] != cell.input_size:
@@ -245,4 +260,5 @@ def checked_inputs(cell: RecurrentCell, inputs: torch.Tensor) -> tuple[torch.Ten
         require_finite(f"weights ({name})", parameter.detach())
     unbatched = inputs.dim() == 2
     inputs = inputs.unsqueeze(1) if unbatched else inputs  # (T, B, I)
-    return inputs.to(cell.weight_hh.dtype), unbatched
+    dtype = cell.parameter_dtype if isinstance(cell, DiagonalCell) else cell.weight_hh.dtype
+    return inputs.to(dtype), unbatched

@@ -9,12 +9,14 @@ import torch
 from torch import nn
 
 from rnngrad._json import finite_list, finite_or_none
+from rnngrad.cells import DiagonalCell
+from rnngrad.diagonal_analysis import channel_means, log_abs_coefficients, log_abs_products
 from rnngrad.errors import InputError
-from rnngrad.jacobians import trajectory
+from rnngrad.jacobians import checked_inputs, trajectory
 from rnngrad.layer_inputs import cell_and_inputs
 from rnngrad.spectra._measured_rate import measured_log_rate
 from rnngrad.spectra.lags import check_lags, log_singular_values_at_lags
-from rnngrad.spectra.lyapunov import MAX_INTERVAL, check_k_and_warmup, lyapunov_exponents
+from rnngrad.spectra.lyapunov import MAX_INTERVAL, LyapunovExponents, check_k_and_warmup, lyapunov_exponents
 
 
 @dataclass(frozen=True)
@@ -24,16 +26,16 @@ class Spectrum:
     Shapes are for batched inputs (T, B, I); unbatched inputs (T, I) drop the B dimension.
     """
 
-    arch: str  # "rnn", "lstm" or "gru"
+    arch: str  # "rnn", "lstm", "gru", or a diagonal cell's "mingru", "minlstm", "lru"
     T: int  # time steps of the inputs
-    state_size: int  # S: H, or 2H for the LSTM's (h, c)
+    state_size: int  # S: H, or 2H for the LSTM's (h, c); H (complex for the LRU) for a diagonal cell
     warmup: int  # N: steps left out of the averages
     exponents: torch.Tensor  # (B, k) float64 Lyapunov exponents, descending (lyapunov (2))
     lags: tuple[int, ...]  # the lags k asked for
     log_singular_values: torch.Tensor  # (L, B, S) float64 log σ_i(∂s_T/∂s_{T−k}), descending
     log_rate_measured: float | None  # profiler's growth rate of ‖dL/dh_t‖ per step, or None
-    factorizations: int  # QR factorisations the exponents took
-    max_log_condition: float  # largest log condition of a block (lyapunov (5))
+    factorizations: int  # QR factorisations the exponents took (0 for a diagonal cell)
+    max_log_condition: float  # largest log condition of a block (lyapunov (5)); 0.0 for a diagonal cell
 
     @property
     def log_rate_predicted(self) -> float:
@@ -72,11 +74,15 @@ def spectrum(
 
     Exponents λ_i by the QR method, :mod:`rnngrad.spectra.lyapunov` (1)–(2), from s_0 = 0 and
     Q_0 = I; singular values of ∂s_T/∂s_{T−k} by :mod:`rnngrad.spectra.lags` (1)–(3); the LSTM
-    on its full state (h, c), S = 2H.
+    on its full state (h, c), S = 2H. For a :class:`~rnngrad.cells.DiagonalCell` (minGRU,
+    minLSTM, LRU) both are exact and need no QR: the exponents are the sorted time means of
+    log|a_t| and the singular values the sorted log|∏ a_k|, :mod:`rnngrad.diagonal_analysis`
+    (4)–(5); S = H (for the LRU, of the complex H×H Jacobian).
 
     Args:
-        model: an :class:`~rnngrad.cells.RNNCell`, :class:`~rnngrad.cells.LSTMCell` or
-            :class:`~rnngrad.cells.GRUCell`, or a ``torch.nn.RNN``/``LSTM``/``GRU`` (any layer
+        model: an :class:`~rnngrad.cells.RNNCell`, :class:`~rnngrad.cells.LSTMCell`,
+            :class:`~rnngrad.cells.GRUCell` or :class:`~rnngrad.cells.DiagonalCell`
+            (``log_rate_measured`` None), or a ``torch.nn.RNN``/``LSTM``/``GRU`` (any layer
             and direction) or ``RNNCell``/``LSTMCell``/``GRUCell``. It is left as found;
             computation runs in its dtype.
         inputs: x_1..x_T, time-major (T, I) or (T, B, I) whatever ``batch_first`` is.
@@ -88,6 +94,7 @@ def spectrum(
             RNN/LSTM/GRU only; None otherwise).
         max_log_condition, max_interval: the re-orthonormalisation budget and the longest block
             (see :mod:`rnngrad.spectra.lyapunov`); ``max_interval=1`` is the plain QR method.
+            Checked, and unused for a diagonal cell.
 
     Returns:
         A :class:`Spectrum`.
@@ -102,8 +109,15 @@ def spectrum(
         >>> result.exponents.shape, result.log_singular_values.shape
         (torch.Size([4]), torch.Size([2, 8]))
     """
-    cell, layer_inputs, unbatched = cell_and_inputs(model, inputs, layer, direction)
-    S = cell.state_size
+    diagonal = isinstance(model, DiagonalCell)
+    if diagonal:
+        if layer != 0 or direction != 0:
+            raise InputError(f"layer, direction: a cell has only (0, 0), got ({layer}, {direction})")
+        cell, S = model, model.hidden_size
+        layer_inputs, unbatched = checked_inputs(cell, inputs)  # (T, B, I)
+    else:
+        cell, layer_inputs, unbatched = cell_and_inputs(model, inputs, layer, direction)
+        S = cell.state_size
     k = S if k is None else k
     lags = tuple(lags)
     check_k_and_warmup(S, layer_inputs.shape[0], k, warmup)
@@ -115,13 +129,17 @@ def spectrum(
     ):
         raise InputError(f"max_log_condition: expected a positive number, got {max_log_condition!r}")
 
-    states = trajectory(cell, layer_inputs)  # (T+1, B, S)
-    found = lyapunov_exponents(
-        cell, layer_inputs, k, warmup,
-        max_log_condition=max_log_condition, max_interval=max_interval, states=states,
-    )
-    singular = log_singular_values_at_lags(cell, layer_inputs, states, lags)  # (L, B, S)
-    measured = measured_log_rate(model, inputs, layer, direction) if measure else None
+    if diagonal:
+        found, singular = _diagonal_spectrum(cell, layer_inputs, k, warmup, lags)
+        measured = None  # the profiler does not take these cells (yet)
+    else:
+        states = trajectory(cell, layer_inputs)  # (T+1, B, S)
+        found = lyapunov_exponents(
+            cell, layer_inputs, k, warmup,
+            max_log_condition=max_log_condition, max_interval=max_interval, states=states,
+        )
+        singular = log_singular_values_at_lags(cell, layer_inputs, states, lags)  # (L, B, S)
+        measured = measured_log_rate(model, inputs, layer, direction) if measure else None
 
     return Spectrum(
         arch=cell.arch,
@@ -135,3 +153,17 @@ def spectrum(
         factorizations=found.factorizations,
         max_log_condition=found.max_log_condition,
     )
+
+
+@torch.no_grad()
+def _diagonal_spectrum(
+    cell: DiagonalCell, inputs: torch.Tensor, k: int, warmup: int, lags: tuple[int, ...]
+) -> tuple[LyapunovExponents, torch.Tensor]:
+    """The top k exponents (B, k) and log σ_i at ``lags`` (L, B, H) of a diagonal cell, exactly,
+    by :mod:`rnngrad.diagonal_analysis` (4)–(5), from checked inputs (T, B, I)."""
+    T = inputs.shape[0]
+    log_abs = log_abs_coefficients(cell, inputs)  # (T, B, H)
+    exponents = channel_means(log_abs, warmup).sort(dim=-1, descending=True).values[:, :k]  # (B, k), (5)
+    tails = log_abs_products(log_abs)  # ℓ_t, (T+1, B, H)
+    singular = tails[[T - lag for lag in lags]].sort(dim=-1, descending=True).values  # (L, B, H), (4)
+    return LyapunovExponents(exponents, T - warmup, factorizations=0, max_log_condition=0.0), singular

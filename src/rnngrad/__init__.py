@@ -9,6 +9,7 @@ from rnngrad.cells import GRUCell, LRUCell, LSTMCell, MinGRUCell, MinLSTMCell, R
 from rnngrad.errors import InputError
 from rnngrad.jacobians import JacobianThroughTime, jacobian_through_time
 from rnngrad.profiler import GradientProfile, profile
+from rnngrad.scan import linear_scan
 from rnngrad.spectra import Spectrum, spectrum
 from rnngrad.training import TrainConfig, TrainResult, train
 
@@ -31,6 +32,7 @@ __all__ = [
     "from_torch",
     "get_activation",
     "jacobian_through_time",
+    "linear_scan",
     "profile",
     "spectrum",
     "train",

@@ -1,10 +1,12 @@
-"""The LSTM layer's per-step loops compiled (``_lstm_scan.cpp``), built once on first use.
+"""Compiled loops, built once on first use: the LSTM layer's per-step loops (``_lstm_scan.cpp``)
+and the linear scan of :func:`rnngrad.linear_scan` (``../_linear_scan.cpp``).
 
 Torch compiles the file with the machine's C++ compiler through ``torch.utils.cpp_extension``
 (about 15 s, once; the library is cached under ``TORCH_EXTENSIONS_DIR``, by default
 ``~/.cache/torch_extensions``, one folder per Python and torch version). Where it cannot be
 built (no compiler), or when the environment variable ``RNNGRAD_NO_COMPILE`` is set to anything
-but ``0``, the Python loops of ``_lstm_loops`` run instead: they compute the same values, slower.
+but ``0``, the Python loops of ``_lstm_loops`` (and the chunked scan of ``rnngrad.scan``) run
+instead: they compute the same values, slower.
 
 Processes that start at once (a sweep's workers) build one at a time. Torch's own lock is a file
 that a build killed midway leaves behind, after which every later build would wait for it
@@ -27,6 +29,7 @@ import torch
 
 NO_COMPILE_VARIABLE = "RNNGRAD_NO_COMPILE"
 _SOURCE = Path(__file__).with_name("_lstm_scan.cpp")
+_LINEAR_SOURCE = Path(__file__).parent.parent / "_linear_scan.cpp"
 _log = logging.getLogger(__name__)
 
 
@@ -37,26 +40,37 @@ def compile_disabled() -> bool:
 
 @functools.cache
 def _build() -> object | None:
+    return _load("rnngrad_lstm_scan", _SOURCE, "the compiled LSTM scan", "the Python loops", "-O2")
+
+
+@functools.cache
+def _build_linear_scan() -> object | None:
+    return _load("rnngrad_linear_scan", _LINEAR_SOURCE, "the compiled linear scan", "the chunked scan", "-O3")
+
+
+def _load(name: str, source: Path, what: str, fallback: str, optimization: str) -> object | None:
+    """Build (once, cached on disk) and load the extension ``name``; None, with one warning, if
+    it cannot be built."""
     try:
         from torch.utils.cpp_extension import load
 
-        directory = _build_directory()
-        _log.info("rnngrad: building the compiled LSTM scan in %s (once, about 15 s)", directory)
+        directory = _build_directory(name)
+        _log.info("rnngrad: building %s in %s (once, about 15 s)", what, directory)
         with _scripts_on_path(), _one_build_at_a_time(directory):
-            load(name="rnngrad_lstm_scan", sources=[str(_SOURCE)], extra_cflags=["-O2"],
+            load(name=name, sources=[str(source)], extra_cflags=[optimization],
                  build_directory=str(directory), is_python_module=False)
-    except Exception as error:  # no compiler, no ninja, a failed build: the Python loops serve
+    except Exception as error:  # no compiler, no ninja, a failed build: the Python code serves
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        _log.warning("rnngrad: could not build the compiled LSTM scan, using the Python loops: %s", reason)
+        _log.warning("rnngrad: could not build %s, using %s: %s", what, fallback, reason)
         return None
-    return torch.ops.rnngrad_lstm_scan
+    return getattr(torch.ops, name)
 
 
-def _build_directory() -> Path:
-    """``TORCH_EXTENSIONS_DIR`` (or ``~/.cache/torch_extensions``)/py3XX_torch<version>/rnngrad_lstm_scan."""
+def _build_directory(name: str = "rnngrad_lstm_scan") -> Path:
+    """``TORCH_EXTENSIONS_DIR`` (or ``~/.cache/torch_extensions``)/py3XX_torch<version>/``name``."""
     root = os.environ.get("TORCH_EXTENSIONS_DIR") or Path.home() / ".cache" / "torch_extensions"
     version = re.sub(r"[^0-9A-Za-z.]+", "_", torch.__version__)
-    return Path(root) / f"py{sys.version_info.major}{sys.version_info.minor}_torch{version}" / "rnngrad_lstm_scan"
+    return Path(root) / f"py{sys.version_info.major}{sys.version_info.minor}_torch{version}" / name
 
 
 @contextlib.contextmanager
@@ -95,3 +109,10 @@ def lstm_scans(device: torch.device) -> object | None:
     if device.type != "cpu" or compile_disabled():
         return None
     return _build()
+
+
+def linear_scans(device: torch.device) -> object | None:
+    """The compiled linear scan (``sequential_scan``) for tensors on ``device``, or None."""
+    if device.type != "cpu" or compile_disabled():
+        return None
+    return _build_linear_scan()

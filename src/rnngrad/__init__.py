@@ -6,6 +6,7 @@ The public API is re-exported here; everything else is an implementation detail.
 from rnngrad._version import __version__
 from rnngrad.activations import Activation, activation_names, get_activation
 from rnngrad.cells import GRUCell, LRUCell, LSTMCell, MinGRUCell, MinLSTMCell, RNNCell, from_torch
+from rnngrad.diagonal_modules import LRU, MinGRU, MinLSTM
 from rnngrad.errors import InputError
 from rnngrad.jacobians import JacobianThroughTime, jacobian_through_time
 from rnngrad.profiler import GradientProfile, profile
@@ -20,9 +21,12 @@ __all__ = [
     "GradientProfile",
     "InputError",
     "JacobianThroughTime",
+    "LRU",
     "LRUCell",
     "LSTMCell",
+    "MinGRU",
     "MinGRUCell",
+    "MinLSTM",
     "MinLSTMCell",
     "RNNCell",
     "Spectrum",

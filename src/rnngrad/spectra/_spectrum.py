@@ -109,15 +109,15 @@ def spectrum(
         >>> result.exponents.shape, result.log_singular_values.shape
         (torch.Size([4]), torch.Size([2, 8]))
     """
-    diagonal = isinstance(model, DiagonalCell)
-    if diagonal:
+    if isinstance(model, DiagonalCell):
         if layer != 0 or direction != 0:
             raise InputError(f"layer, direction: a cell has only (0, 0), got ({layer}, {direction})")
-        cell, S = model, model.hidden_size
+        cell = model
         layer_inputs, unbatched = checked_inputs(cell, inputs)  # (T, B, I)
-    else:
+    else:  # a torch module, a cell, or a diagonal module (MinGRU, MinLSTM, LRU): one layer's cell
         cell, layer_inputs, unbatched = cell_and_inputs(model, inputs, layer, direction)
-        S = cell.state_size
+    diagonal = isinstance(cell, DiagonalCell)
+    S = cell.hidden_size if diagonal else cell.state_size
     k = S if k is None else k
     lags = tuple(lags)
     check_k_and_warmup(S, layer_inputs.shape[0], k, warmup)

@@ -29,7 +29,7 @@ from torch.profiler import profile as torch_profile
 from torch.profiler._memory_profiler import MemoryProfileTimeline  # what export_memory_timeline uses
 
 from rnngrad.profiler import profile
-from rnngrad.profiler._compiled import NO_COMPILE_VARIABLE, lstm_scans
+from rnngrad._compiled import NO_COMPILE_VARIABLE, lstm_scans
 
 KINDS = {"LSTM": torch.nn.LSTM, "GRU": torch.nn.GRU, "RNN": torch.nn.RNN}
 TARGETS = {"LSTM": 1.0, "GRU": 1.0, "RNN": 0.8}  # profile time / fused time, at most

@@ -71,7 +71,7 @@ def random_inputs(T, trailing, kind, with_h0, dtype, seed, low=0.5, high=1.0):
 @pytest.fixture(scope="module", autouse=True, params=["compiled", "chunked"])
 def scan_path(request):
     """The compiled scan, or the chunked one (module-scoped, so hypothesis's tests see it too)."""
-    from rnngrad.profiler._compiled import linear_scans
+    from rnngrad._compiled import linear_scans
 
     if request.param == "compiled" and linear_scans(torch.device("cpu")) is None:
         pytest.skip("the compiled linear scan cannot be built here (no C++ compiler or ninja)")

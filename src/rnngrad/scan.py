@@ -48,12 +48,13 @@ loaded 2-core machine).
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import torch
 
 from rnngrad._threads import one_intra_op_thread
 from rnngrad.errors import InputError, require_finite
-from rnngrad.profiler._compiled import linear_scans
+from rnngrad._compiled import linear_scans
 
 _SMALL_STEP = 1 << 18  # elements of one op of (3)–(5) below which the loops run on one thread
 
@@ -96,6 +97,19 @@ def linear_scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = None
         >>> linear_scan(decay, b.to(torch.complex64), h0=torch.ones(64)).shape
         torch.Size([1000, 8, 64])
     """
+    return _LinearScan.apply(*_prepared(a, b, h0), None, None)
+
+
+def recorded_linear_scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None,
+                         on_delta: Callable[[torch.Tensor], None], anchor: torch.Tensor) -> torch.Tensor:
+    """:func:`linear_scan` that also hands δ_t of (2), the total ∂L/∂h_t, to ``on_delta`` when its
+    backward runs (the profiler's hook; the backward computes δ anyway). ``anchor``, a scalar that
+    requires grad, makes that backward run even when only the anchor's gradient is asked for."""
+    return _LinearScan.apply(*_prepared(a, b, h0), on_delta, anchor)
+
+
+def _prepared(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None):
+    """``(a, b, h0)`` checked, in their common dtype, ``a`` with b's number of axes."""
     for name, value in (("a", a), ("b", b)):
         if not isinstance(value, torch.Tensor):
             raise InputError(f"{name}: expected a tensor, got {type(value).__name__}")
@@ -120,7 +134,7 @@ def linear_scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = None
     # (the real part for a real input of a complex scan).
     a, b = a.to(dtype).contiguous(), b.to(dtype).contiguous()
     h0 = None if h0 is None else h0.to(dtype)
-    return _LinearScan.apply(a, b, h0)
+    return a, b, h0
 
 
 def _require_finite(name: str, tensor: torch.Tensor) -> None:
@@ -154,9 +168,11 @@ class _LinearScan(torch.autograd.Function):
     """(1) forward and (2) backward on checked inputs of one dtype; a has b's number of axes."""
 
     @staticmethod
-    def forward(ctx, a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None) -> torch.Tensor:
+    def forward(ctx, a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None,
+                on_delta: Callable[[torch.Tensor], None] | None, anchor: torch.Tensor | None) -> torch.Tensor:
         h = _run_scan(a, b, h0, reverse=False)  # (T, *trailing), (1)
         ctx.save_for_backward(a, h, h0)
+        ctx.on_delta, ctx.anchor_like = on_delta, None if anchor is None else torch.zeros_like(anchor)
         return h
 
     @staticmethod
@@ -185,7 +201,9 @@ class _LinearScan(torch.autograd.Function):
         if h0 is not None and ctx.needs_input_grad[2]:
             first = a_bar[0] * delta[0] if h.shape[0] > 0 else torch.zeros_like(h0)  # (2)
             grad_h0 = first.sum_to_size(h0.shape)
-        return grad_a, delta, grad_h0
+        if ctx.on_delta is not None:
+            ctx.on_delta(delta)
+        return grad_a, delta, grad_h0, None, ctx.anchor_like
 
 
 def _flat(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from rnngrad.profiler._compiled import NO_COMPILE_VARIABLE, lstm_scans
+from rnngrad._compiled import NO_COMPILE_VARIABLE, lstm_scans
 
 
 @pytest.fixture(params=["compiled", "python"])

@@ -12,8 +12,9 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from rnngrad.profiler import _compiled, profile
-from rnngrad.profiler._compiled import NO_COMPILE_VARIABLE, lstm_scans
+from rnngrad import _compiled
+from rnngrad.profiler import profile
+from rnngrad._compiled import NO_COMPILE_VARIABLE, lstm_scans
 
 from .reference import reference_gradients
 from .test_against_reference import assert_close

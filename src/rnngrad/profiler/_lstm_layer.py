@@ -49,7 +49,7 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from rnngrad.profiler._compiled import lstm_scans
+from rnngrad._compiled import lstm_scans
 from rnngrad.profiler._lstm_loops import forward_steps, handover, reverse_steps, step_factors
 from rnngrad._denormals import denormals_flushed
 from rnngrad.profiler._layer_io import (

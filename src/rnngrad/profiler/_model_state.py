@@ -14,18 +14,20 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from rnngrad.diagonal_modules import DiagonalStack
 from rnngrad.errors import InputError
 
-SUPPORTED_TYPES = (nn.LSTM, nn.GRU, nn.RNN)
-SUPPORTED_TEXT = "torch.nn.RNN (tanh or relu), torch.nn.LSTM (proj_size allowed) or torch.nn.GRU"
+SUPPORTED_TYPES = (nn.LSTM, nn.GRU, nn.RNN, DiagonalStack)
+SUPPORTED_TEXT = ("torch.nn.RNN (tanh or relu), torch.nn.LSTM (proj_size allowed), torch.nn.GRU, "
+                  "or rnngrad.MinGRU, MinLSTM or LRU")
 
 
-def find_recurrent_modules(model: nn.Module) -> tuple[list[tuple[str, nn.RNNBase]], list[str]]:
+def find_recurrent_modules(model: nn.Module) -> tuple[list[tuple[str, nn.Module]], list[str]]:
     """``([(qualified name, module)] supported, ["name (Class)"] unsupported)``.
 
     Raises :class:`InputError` when the model has no supported recurrent module.
     """
-    supported: list[tuple[str, nn.RNNBase]] = []
+    supported: list[tuple[str, nn.Module]] = []
     unsupported: list[str] = []
     for name, module in model.named_modules():
         base = next((kind for kind in SUPPORTED_TYPES if isinstance(module, kind)), None)

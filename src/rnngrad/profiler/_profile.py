@@ -18,6 +18,8 @@ from torch.nn.utils.rnn import PackedSequence
 
 from rnngrad.errors import InputError
 from rnngrad._denormals import flushing_denormals
+from rnngrad.diagonal_modules import DiagonalStack
+from rnngrad.profiler._diagonal_forward import profiled_diagonal_forward
 from rnngrad.profiler._model_state import ModelSnapshot, find_recurrent_modules
 from rnngrad.profiler._recorder import Recorder
 from rnngrad.profiler._recurrent_forward import profiled_forward
@@ -82,9 +84,8 @@ def profile(
     completed = False
     try:
         for name, module in supported:
-            module.forward = functools.partial(
-                profiled_forward, module, name, recorder, anchor, accumulate_grad
-            )
+            forward = profiled_diagonal_forward if isinstance(module, DiagonalStack) else profiled_forward
+            module.forward = functools.partial(forward, module, name, recorder, anchor, accumulate_grad)
         with torch.enable_grad(), flushing_denormals():
             loss = _scalar_loss(loss_fn(model(*inputs)))
             loss_value = float(loss.detach())

@@ -43,7 +43,7 @@ class Recorder:
         self._grads: dict[LayerKey, tuple[Tensor, Tensor | None]] = {}
         self._nonfinite: NonFiniteMark | None = None
 
-    def begin_module(self, name: str, module: nn.RNNBase, layout: SequenceLayout,
+    def begin_module(self, name: str, module: nn.Module, layout: SequenceLayout,
                      dtype: torch.dtype, device: torch.device) -> None:
         """Register a recurrent module's call; a second call of the same module is refused."""
         if name in self._calls:
@@ -51,14 +51,16 @@ class Recorder:
                 f"model: expected each recurrent module to be called once per forward pass, but "
                 f"{name or type(module).__name__!r} was called again; profile one call at a time"
             )
-        hidden_out = module.proj_size or module.hidden_size
+        # a torch.nn RNN/LSTM/GRU (its mode, proj_size, bidirectional) or a diagonal module
+        kind = getattr(module, "mode", type(module).__name__)
+        hidden_out = getattr(module, "proj_size", 0) or module.hidden_size
+        directions = 2 if getattr(module, "bidirectional", False) else 1
         steps, batch = layout.steps, layout.batch
         self._calls[name] = _ModuleCall(
-            ModuleRecord(name, module.mode, module.num_layers, 2 if module.bidirectional else 1,
-                         layout.lengths()),
+            ModuleRecord(name, kind, module.num_layers, directions, layout.lengths()),
             layout,
             (steps, batch, hidden_out),
-            (steps, batch, module.hidden_size) if module.mode == "LSTM" else None,
+            (steps, batch, module.hidden_size) if kind == "LSTM" else None,
             dtype,
             device,
         )

@@ -44,7 +44,8 @@ def mean_over_valid(per_step: Tensor, lengths: Tensor) -> Tensor:
 
 def norms_by_lag(hidden_grad: Tensor, lengths: Tensor, direction: int) -> Tensor:
     """(2)-(3): ``(T,)`` float64 mean gradient norm by lag k."""
-    norms = step_norms(hidden_grad.double())  # (T, B)
+    wide = hidden_grad.to(torch.complex128) if hidden_grad.is_complex() else hidden_grad.double()  # LRU: complex
+    norms = step_norms(wide)  # (T, B), real
     steps = norms.shape[0]
     lengths = lengths.to(norms.device)
     if direction == 0:

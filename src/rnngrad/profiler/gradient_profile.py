@@ -66,7 +66,7 @@ class ModuleRecord:
     """One recurrent submodule as the forward pass met it."""
 
     name: str  # qualified name, "" for the model itself
-    kind: str  # torch's mode: "LSTM", "GRU", "RNN_TANH" or "RNN_RELU"
+    kind: str  # torch's mode: "LSTM", "GRU", "RNN_TANH" or "RNN_RELU"; or "MinGRU", "MinLSTM", "LRU"
     num_layers: int
     num_directions: int
     lengths: Tensor  # (B,) int64 sequence lengths (T for unpadded input)

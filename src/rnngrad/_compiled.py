@@ -1,11 +1,11 @@
-"""Compiled loops, built once on first use: the LSTM layer's per-step loops (``_lstm_scan.cpp``)
-and the linear scan of :func:`rnngrad.linear_scan` (``../_linear_scan.cpp``).
+"""Compiled loops, built once on first use: the LSTM layer's per-step loops (``profiler/_lstm_scan.cpp``)
+and the linear scan of :func:`rnngrad.linear_scan` (``_linear_scan.cpp``).
 
 Torch compiles the file with the machine's C++ compiler through ``torch.utils.cpp_extension``
 (about 15 s, once; the library is cached under ``TORCH_EXTENSIONS_DIR``, by default
 ``~/.cache/torch_extensions``, one folder per Python and torch version). Where it cannot be
 built (no compiler), or when the environment variable ``RNNGRAD_NO_COMPILE`` is set to anything
-but ``0``, the Python loops of ``_lstm_loops`` (and the chunked scan of ``rnngrad.scan``) run
+but ``0``, the Python loops of ``profiler/_lstm_loops`` (and the chunked scan of ``rnngrad.scan``) run
 instead: they compute the same values, slower.
 
 Processes that start at once (a sweep's workers) build one at a time. Torch's own lock is a file
@@ -28,8 +28,8 @@ from typing import Iterator
 import torch
 
 NO_COMPILE_VARIABLE = "RNNGRAD_NO_COMPILE"
-_SOURCE = Path(__file__).with_name("_lstm_scan.cpp")
-_LINEAR_SOURCE = Path(__file__).parent.parent / "_linear_scan.cpp"
+_SOURCE = Path(__file__).parent / "profiler" / "_lstm_scan.cpp"
+_LINEAR_SOURCE = Path(__file__).with_name("_linear_scan.cpp")
 _log = logging.getLogger(__name__)
 
 

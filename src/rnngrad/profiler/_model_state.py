@@ -1,7 +1,8 @@
 """Find the recurrent submodules of a user's model, and leave the model exactly as found.
 
 Supported: ``torch.nn.RNN`` (tanh, relu), ``torch.nn.LSTM`` (with or without proj_size) and
-``torch.nn.GRU``, and subclasses that do not override ``forward``. Cells (``nn.RNNCell``,
+``torch.nn.GRU``, and subclasses that do not override ``forward``; rnngrad's diagonal modules
+``MinGRU``, ``MinLSTM`` and ``LRU``. Cells (``nn.RNNCell``,
 ``nn.LSTMCell``, ``nn.GRUCell``) and custom recurrent modules run their time loop in the user's
 Python code, which profile cannot take over; they are reported, not profiled.
 """

@@ -36,8 +36,8 @@ def profile(
 
     Args:
         model: an ``nn.Module`` that is or contains, at any depth, ``torch.nn.RNN`` (tanh or
-            relu), ``torch.nn.LSTM`` (proj_size allowed) or ``torch.nn.GRU`` modules, each
-            called once per forward.
+            relu), ``torch.nn.LSTM`` (proj_size allowed), ``torch.nn.GRU`` or rnngrad's
+            ``MinGRU``, ``MinLSTM`` and ``LRU`` modules, each called once per forward.
         inputs: the positional arguments, ``model(*inputs)``; a lone Tensor or PackedSequence
             is taken as ``(inputs,)``.
         loss_fn: ``loss_fn(output) -> scalar tensor``.

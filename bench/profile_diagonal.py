@@ -1,0 +1,85 @@
+"""Benchmark: ``rnngrad.profile`` on the diagonal modules against their own forward + backward.
+
+For MinGRU, MinLSTM and LRU (one layer, B = 32, T = 256, I = 32, H = 128, float32, 2 threads):
+``profile(model, (x,), loss, accumulate_grad=True)`` (every dL/dh_t and every parameter's
+gradient) against ``loss(model(x)).backward()``; repetitions interleaved, medians reported,
+``ratio`` = median(profile) / median(plain), ``paired_ratio`` the median of per-repetition
+ratios. Target ≤ 1.0 (issue 14). Prints one JSON object.
+
+    python bench/profile_diagonal.py [--repeats 21]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import statistics
+import sys
+import time
+
+# bench/ is sys.path[0] when run as a script; its profile.py would shadow the standard library's
+sys.path[:] = [entry for entry in sys.path if os.path.abspath(entry or ".") != os.path.dirname(os.path.abspath(__file__))]
+
+import torch  # noqa: E402
+
+import rnngrad  # noqa: E402
+from rnngrad import profile  # noqa: E402
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            return next(line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return "unknown"
+
+
+def measure(module: torch.nn.Module, x: torch.Tensor, repeats: int) -> dict:
+    def loss(output):
+        return output[0][-1].pow(2).mean()
+
+    def plain():
+        loss(module(x)).backward()
+
+    def profiled():
+        profile(module, (x,), loss, accumulate_grad=True)
+
+    plain(), profiled()  # warm-up (and the compiled scan's one-time build)
+    times = {"plain": [], "profile": []}
+    for _ in range(repeats):
+        for name, run in (("plain", plain), ("profile", profiled)):
+            module.zero_grad(set_to_none=True)
+            start = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - start)
+    medians = {name: statistics.median(values) * 1e3 for name, values in times.items()}
+    return {"median_ms": {name: round(value, 2) for name, value in medians.items()},
+            "ratio": round(medians["profile"] / medians["plain"], 3),
+            "paired_ratio": round(statistics.median(p / q for p, q in zip(times["profile"], times["plain"])), 3)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=21)
+    args = parser.parse_args()
+    torch.set_num_threads(min(2, torch.get_num_threads()))
+    x = torch.randn(256, 32, 32, generator=torch.Generator().manual_seed(0))
+    results = {}
+    for name, module in (("MinGRU", rnngrad.MinGRU(32, 128)), ("MinLSTM", rnngrad.MinLSTM(32, 128)),
+                         ("LRU", rnngrad.LRU(32, 128, r_min=0.9, r_max=0.999))):
+        results[name] = measure(module, x, args.repeats)
+    print(json.dumps({
+        "benchmark": "profile on diagonal modules against their own forward + backward",
+        "B": 32, "T": 256, "I": 32, "H": 128, "dtype": "float32", "repeats": args.repeats, "target_ratio": 1.0,
+        "cpu_model": cpu_model(), "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "threads": torch.get_num_threads(), "torch": torch.__version__,
+        "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA"),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "results": results,
+    }, indent=1))
+
+
+if __name__ == "__main__":
+    main()

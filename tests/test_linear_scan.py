@@ -12,6 +12,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
+import rnngrad._chunked_scan as chunked_scan_module
 import rnngrad.scan as scan_module
 from rnngrad.errors import InputError
 from rnngrad.scan import linear_scan
@@ -83,7 +84,7 @@ def scan_path(request):
 
 def with_chunk_length(monkeypatch: pytest.MonkeyPatch, C: int | None) -> None:
     if C is not None:
-        monkeypatch.setattr(scan_module, "chunk_length", lambda T: C)
+        monkeypatch.setattr(chunked_scan_module, "chunk_length", lambda T: C)
 
 
 @given(

@@ -199,10 +199,8 @@ def _jacobian_through_time(
             buffer = norms.buffer()
             by_lag = buffer[:n]  # R_t for t = end-1 down to start, (n, B, S, S)
             scales = inputs.new_empty(n, B, 1, 1)  # ‖R_t‖_F
-            for k in range(n):  # lag order: t = end-1-k
-                product = jacobians.left_times(n - 1 - k, product, scale, out=by_lag[k])  # (2)
-                scale = torch.linalg.vector_norm(product, dim=(-2, -1), keepdim=True, out=scales[k])
-                scale = torch.where(scale > 0, scale, 1.0)  # a zero product stays zero
+            for k in range(n):  # lag order: t = end-1-k; (2), log-scaled by step_jacobians (4)
+                product, _, scale = jacobians.scaled_step(n - 1 - k, product, scale, out=by_lag[k], norm_out=scales[k])
             log_tail = torch.cat([log_scale[:, end : end + 1].T, torch.log(scales.view(n, B)).double()])
             log_scale[:, start:end] = log_tail.cumsum(0)[1:].flip(0).T  # (3), sequential sums
             if kept is not None:

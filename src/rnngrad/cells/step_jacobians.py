@@ -25,6 +25,17 @@ columns of c_{t-1}. For the LSTM, (2) gives
 with Y = (Y_h; Y_c) split by rows and P = (P_h, P_c) by columns: half the multiply-adds of a
 dense 2H×2H product, and J is never assembled. Every class keeps ``dense()`` for the rest.
 
+A product carried backward over many steps under- or overflows, so both analyses that carry one
+(:mod:`rnngrad.jacobians` for every t, :mod:`rnngrad.spectra.lags` at chosen lags) keep it
+log-scaled, P = e^ℓ M with ‖M‖_F = 1, one step at a time by :meth:`StepJacobians.scaled_step`:
+
+.. math::
+
+    R = M\, J,\qquad \rho = \|R\|_F,\qquad M' = R / \rho,\qquad \ell' = \ell + \log \rho   \tag{4}
+
+with the division by ρ folded into the next step's product (where the RNN's (1) folds it into
+d: H numbers, not H²), and ρ = 0 (an exactly zero product) kept as ℓ = −∞ with M' = R = 0.
+
 Shapes: a run of N steps for a batch of B sequences; ``step`` indexes the run; Y is (B, S, k)
 and P is (B, k, S).
 """
@@ -42,6 +53,15 @@ class StepJacobians:
 
     def __len__(self) -> int:
         return self.jacobians.shape[0]
+
+    def scaled_step(self, step: int, product: torch.Tensor, divisor: torch.Tensor | None,
+                    out: torch.Tensor | None = None, norm_out: torch.Tensor | None = None
+                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One step of (4): R = (P / divisor) · J_step (B, k, S), its norm ρ = ‖R‖_F (B, 1, 1)
+        and the next divisor, ρ or 1 where ρ = 0; into ``out`` and ``norm_out`` if given."""
+        product = self.left_times(step, product, divisor, out=out)
+        norm = torch.linalg.vector_norm(product, dim=(-2, -1), keepdim=True, out=norm_out)
+        return product, norm, torch.where(norm > 0, norm, 1.0)
 
     def times(self, step: int, frame: torch.Tensor) -> torch.Tensor:
         """J_step · Y: (B, S, k)."""

@@ -8,7 +8,8 @@ With J_t = ∂s_t/∂s_{t−1}, the Jacobian over lag k grows on the right, one 
     \qquad P_0 = I,\qquad P_k = P_{k-1} J_{T-k+1}                                     \tag{1}
 
 Each P_k is kept as a scale and a normalised matrix, so nothing underflows or overflows
-however long the lag (float32 included):
+however long the lag (float32 included), one step at a time as :mod:`rnngrad.jacobians` does
+(:meth:`~rnngrad.cells.step_jacobians.StepJacobians.scaled_step`, on the cell's structured J):
 
 .. math::
 
@@ -59,17 +60,17 @@ def log_singular_values_at_lags(
     wanted = set(lags)
     found: dict[int, torch.Tensor] = {}
     product = torch.eye(S, dtype=inputs.dtype, device=inputs.device).expand(B, S, S)  # M_0
+    divisor = None  # M_0 is not scaled
     log_scale = torch.zeros(B, dtype=torch.float64, device=inputs.device)  # ℓ_0
     for lag in range(max(lags, default=-1) + 1):
         if lag > 0:
             t = T - lag  # J_{t+1} from s_t and x_{t+1}
-            jacobian = cell._forward_and_jacobian(inputs[t], states[t])[1]  # (B, S, S)
-            product = product @ jacobian  # (1)
-            scale = torch.linalg.matrix_norm(product)  # (B,)
-            product = product / torch.where(scale > 0, scale, 1.0).view(B, 1, 1)
-            log_scale = log_scale + torch.log(scale).double()  # (2)
+            jacobian = cell._step_jacobians(inputs[t], states[t], 1)  # structured where the cell has structure
+            product, norm, divisor = jacobian.scaled_step(0, product, divisor)  # (1), (2): R = M_{k−1} J, ‖R‖_F
+            log_scale = log_scale + torch.log(norm.view(B)).double()  # (2)
         if lag in wanted:
-            sigma = torch.linalg.svdvals(product).double()  # (B, S), descending
+            normalised = product if divisor is None else product / divisor  # M_k
+            sigma = torch.linalg.svdvals(normalised).double()  # (B, S), descending
             found[lag] = log_scale.unsqueeze(1) + torch.log(sigma)  # (3)
     if not lags:
         return torch.empty(0, B, S, dtype=torch.float64, device=inputs.device)

@@ -22,7 +22,8 @@ def train_command(
     task: str = typer.Option("adding", "--task", help="adding, adding-sum, copy, temporal-order, digits, digits-permuted."),
     T: int = typer.Option(100, "--T", help="The task's length parameter (≥ 2)."),
     model: str = typer.Option(
-        "lstm", "--model", help="rnn-tanh, rnn-sigmoid, irnn, lstm, lstm-fb1, lstm-chrono, lstm-nofg, gru."
+        "lstm", "--model",
+        help="rnn-tanh, rnn-sigmoid, irnn, lstm, lstm-fb1, lstm-chrono, lstm-nofg, gru, mingru, minlstm, lru.",
     ),
     steps: Optional[int] = typer.Option(None, "--steps", help="Update budget (default: TrainConfig's)."),
     seed: int = typer.Option(0, "--seed", help="Fixes the weights and the data."),

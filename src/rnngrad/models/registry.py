@@ -1,21 +1,46 @@
 r"""The models compared on the long-lag tasks, by name.
 
-=============  =================================================================  ======
-name           recurrent core                                                     fused
-=============  =================================================================  ======
-rnn-tanh       h_t = tanh(W_ih x_t + W_hh h_{t−1} + b), torch's init              yes
-rnn-sigmoid    the same with σ (rnngrad.RNNCell(activation="sigmoid"), unrolled)  no
-irnn           ReLU RNN, W_hh = I, b = 0, W_ih ~ N(0, 0.001²) (Le et al. 2015)    yes
-lstm           torch.nn.LSTM, torch's init (so σ(b_f) ≈ 0.5)                      yes
-lstm-fb1       LSTM with forget bias b_f = 1, written once (:func:`rnngrad.init.forget_bias`)  yes
-lstm-chrono    LSTM with chrono init, T_max = the task's longest sequence         yes
-lstm-nofg      the 1997 LSTM, no forget gate (rnngrad.LSTMCell(forget_gate=False))  no
-gru            torch.nn.GRU, torch's init                                         yes
-=============  =================================================================  ======
+=============  ===================================================================================  =====
+name           recurrent core                                                                       fused
+=============  ===================================================================================  =====
+rnn-tanh       h_t = tanh(W_ih x_t + W_hh h_{t−1} + b), torch's init                                yes
+rnn-sigmoid    the same with σ (rnngrad.RNNCell(activation="sigmoid"), unrolled)                    no
+irnn           ReLU RNN, W_hh = I, b = 0, W_ih ~ N(0, 0.001²) (Le et al. 2015)                      yes
+lstm           torch.nn.LSTM, torch's init (so σ(b_f) ≈ 0.5)                                        yes
+lstm-fb1       LSTM with forget bias b_f = 1, written once (:func:`rnngrad.init.forget_bias`)       yes
+lstm-chrono    LSTM with chrono init, T_max = the task's longest sequence                           yes
+lstm-nofg      the 1997 LSTM, no forget gate (rnngrad.LSTMCell(forget_gate=False))                  no
+gru            torch.nn.GRU, torch's init                                                           yes
+mingru         rnngrad.MinGRU, sequential mode, Linear init (Feng et al. 2024)                      yes
+minlstm        rnngrad.MinLSTM, f' = f/(f+i), i' = i/(f+i), Linear init (Feng et al. 2024)          yes
+lru            rnngrad.LRU, |λ| on the ring [0.9, 0.999], arg λ in [0, 2π] (Orvieto et al. 2023)    yes
+=============  ===================================================================================  =====
 
 "torch's init" is every parameter ~ U(−1/√H, 1/√H); we draw it from the caller's generator so a
 seed fixes the model, and build the modules under :func:`torch.random.fork_rng`, so building a
-model leaves torch's global random state as it was.
+model leaves torch's global random state as it was. "fused" means :mod:`rnngrad.profiler` takes
+the core whole: a fused torch.nn RNN/LSTM/GRU, or an rnngrad diagonal module (one linear scan, no
+Python loop over time); the unrolled cells it cannot take over.
+
+The diagonal models are one layer (``num_layers=1``, ``batch_first=True``) of the rnngrad module,
+its parameters drawn from the caller's generator, with these settings and sources:
+
+- ``mingru``, ``minlstm``: Feng et al. 2024, "Were RNNs All We Needed?" (arXiv:2410.01201),
+  Sec. 3 and App. A, Algorithms 1 and 3, the sequential mode: gates and candidate are
+  Linear_{d_h}(x_t), so nn.Linear's U(−1/√I, 1/√I); the paper gives no other initialisation. Its
+  log-space variant (App. B, h̃_t = g(·) > 0) is a device for a numerically stable parallel scan
+  and is not used (see :mod:`rnngrad.cells.min_gru`).
+- ``lru``: Orvieto et al. 2023, "Resurrecting Recurrent Neural Networks for Long Sequences"
+  (arXiv:2303.06349, read at ar5iv.labs.arxiv.org/html/2303.06349): λ uniform on the ring
+  r_min ≤ |λ| ≤ r_max (Lemma 2), γ normalisation (§3.4). App. C.3, Table 8 lists the rings tuned for
+  the final LRU: sCIFAR [0.9, 0.999], ListOps [0, 0.99], Text [0.5, 0.9], Retrieval [0.5, 0.9],
+  Pathfinder [0.9, 0.999], PathX [0.999, 0.9999]; its caption puts the phase in [0, π/10] for
+  PathX (L = 16k) and in [0, 2π] for every other task, and §4 says the small phase "is only needed
+  for extremely long sequences". We take [0.9, 0.999] and 2π, the setting of its two tasks of length
+  1024 (sCIFAR, Pathfinder), the closest to our T (HS97's adding goes to 1000).
+  Deviation: the paper's block reads out y_t = Re(C h_t) + D x_t and stacks six such layers with
+  normalisation, a GLU and a skip; here one layer's Re h_t goes straight to the model's linear
+  readout, a real C on Re h with no D (see :class:`rnngrad.LRU`).
 """
 
 from __future__ import annotations
@@ -29,10 +54,13 @@ from torch import nn
 
 from rnngrad import init
 from rnngrad.cells import LSTMCell, RNNCell
+from rnngrad.diagonal_modules import LRU, MinGRU, MinLSTM
 from rnngrad.errors import InputError, require_positive_int
 from rnngrad.models.sequence_model import SequenceModel, UnrolledRecurrence
 
 IRNN_INPUT_STD = 0.001  # Le et al. 2015: small Gaussian non-recurrent weights
+LRU_R_MIN, LRU_R_MAX = 0.9, 0.999  # Orvieto et al. 2023, Table 8: sCIFAR's and Pathfinder's ring
+LRU_MAX_PHASE = 2 * math.pi  # Orvieto et al. 2023, Table 8 caption: [0, 2π] for every task but PathX
 
 Builder = Callable[[int, int, float, torch.Generator], nn.Module]
 
@@ -43,7 +71,7 @@ class ModelSpec:
 
     name: str
     description: str
-    fused: bool  # a torch.nn fused kernel (and so profiled by rnngrad.profiler)
+    fused: bool  # rnngrad.profiler takes the core whole (a fused torch.nn kernel or a diagonal scan)
     build: Builder  # (input_size, hidden_size, t_max, generator) -> batch-first core
 
 
@@ -93,6 +121,20 @@ def _lstm_no_forget_gate(I: int, H: int, t_max: float, generator: torch.Generato
     return UnrolledRecurrence(LSTMCell(I, H, forget_gate=False, generator=generator))
 
 
+def _min_gru(I: int, H: int, t_max: float, generator: torch.Generator) -> nn.Module:
+    return MinGRU(I, H, batch_first=True, generator=generator)
+
+
+def _min_lstm(I: int, H: int, t_max: float, generator: torch.Generator) -> nn.Module:
+    return MinLSTM(I, H, batch_first=True, generator=generator)
+
+
+def _lru(I: int, H: int, t_max: float, generator: torch.Generator) -> nn.Module:
+    # The core's output is Re h_t (B, T, H), real; its h_n is complex and SequenceModel never reads it.
+    return LRU(I, H, batch_first=True, r_min=LRU_R_MIN, r_max=LRU_R_MAX, max_phase=LRU_MAX_PHASE,
+               generator=generator)
+
+
 _MODELS = {
     spec.name: spec
     for spec in (
@@ -105,6 +147,9 @@ _MODELS = {
         ModelSpec("lstm-nofg", "1997 LSTM without forget gate (unrolled rnngrad.LSTMCell)", False,
                   _lstm_no_forget_gate),
         ModelSpec("gru", "GRU, torch's init", True, _gru),
+        ModelSpec("mingru", "minGRU, sequential mode (Feng et al. 2024)", True, _min_gru),
+        ModelSpec("minlstm", "minLSTM, sequential mode (Feng et al. 2024)", True, _min_lstm),
+        ModelSpec("lru", "LRU, ring [0.9, 0.999], phase [0, 2π] (Orvieto et al. 2023)", True, _lru),
     )
 }
 

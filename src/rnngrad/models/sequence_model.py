@@ -7,7 +7,10 @@ r"""A recurrent core with a linear readout, and the loop over time for one-step 
     \hat y_t = W_{\text{out}} h_t + b_{\text{out}}\ \ \text{(every step)}              \tag{1}
 
 The core is a fused ``torch.nn.RNN``/``LSTM``/``GRU`` (``batch_first=True``) wherever torch has
-one, or an :class:`UnrolledRecurrence` around an rnngrad cell for the variants torch lacks.
+one, an :class:`UnrolledRecurrence` around an rnngrad cell for the variants torch lacks, or an
+rnngrad diagonal module (``MinGRU``, ``MinLSTM``, ``LRU``). Only the core's output sequence h_t is
+read, never its final state: for the LRU that output is the real Re h_t, and its complex h_n stays
+unused.
 """
 
 from __future__ import annotations

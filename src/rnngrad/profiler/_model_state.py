@@ -23,6 +23,13 @@ SUPPORTED_TEXT = ("torch.nn.RNN (tanh or relu), torch.nn.LSTM (proj_size allowed
                   "or rnngrad.MinGRU, MinLSTM or LRU")
 
 
+def is_profiled(module: nn.Module) -> bool:
+    """True for a module that :func:`~rnngrad.profiler.profile` records (a supported type whose
+    ``forward`` is the type's own)."""
+    base = next((kind for kind in SUPPORTED_TYPES if isinstance(module, kind)), None)
+    return base is not None and type(module).forward is base.forward
+
+
 def find_recurrent_modules(model: nn.Module) -> tuple[list[tuple[str, nn.Module]], list[str]]:
     """``([(qualified name, module)] supported, ["name (Class)"] unsupported)``.
 
@@ -31,8 +38,7 @@ def find_recurrent_modules(model: nn.Module) -> tuple[list[tuple[str, nn.Module]
     supported: list[tuple[str, nn.Module]] = []
     unsupported: list[str] = []
     for name, module in model.named_modules():
-        base = next((kind for kind in SUPPORTED_TYPES if isinstance(module, kind)), None)
-        if base is not None and type(module).forward is base.forward:
+        if is_profiled(module):
             supported.append((name, module))
         elif isinstance(module, (nn.RNNBase, nn.RNNCellBase)):
             unsupported.append(f"{name or '<model>'} ({type(module).__name__})")

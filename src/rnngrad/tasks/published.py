@@ -4,6 +4,11 @@ A paper's "LSTM" is compared with every LSTM variant here (``lstm``, ``lstm-fb1`
 ``lstm-chrono``, ``lstm-nofg``); ``paper_model`` says what the paper trained. ``solved`` is the
 paper's verdict in the sense of the task's criterion; ``sequences`` the number of training
 sequences it needed, where reported. Only T values a paper reports are listed.
+
+``mingru``, ``minlstm`` and ``lru`` have no entries: Feng et al. 2024 (arXiv:2410.01201) report
+selective copying, D4RL and Shakespeare (and, in the revision after review, the Long Range Arena and
+the Chomsky hierarchy); Orvieto et al. 2023 (arXiv:2303.06349) the Long Range Arena, with sCIFAR in
+colour. None of these is one of our tasks.
 """
 
 from __future__ import annotations

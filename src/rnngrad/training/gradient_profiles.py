@@ -1,9 +1,10 @@
 """The adapter between training and :mod:`rnngrad.profiler`: a small JSON summary per profile.
 
-The profiler records dL/dh_t inside fused torch.nn RNN/LSTM/GRU modules. Training stores only a
-digest of each profile: the mean ‖dL/dh_t‖ by lag k back from the end, the decay rate and memory
-horizon of that curve, and for an LSTM the mean forget gate. If the model has no fused module (``rnn-sigmoid``, ``lstm-nofg``), there is no profile; if the
-profiler fails, the entry records the error instead, and training goes on.
+The profiler records dL/dh_t inside fused torch.nn RNN/LSTM/GRU modules and rnngrad's diagonal
+modules. Training stores only a digest of each profile: the mean ‖dL/dh_t‖ by lag k back from the
+end, the decay rate and memory horizon of that curve, and for an LSTM the mean forget gate. If
+the model has no module the profiler takes (``rnn-sigmoid``, ``lstm-nofg``), there is no profile;
+if the profiler fails, the entry records the error instead, and training goes on.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any, Callable
 from torch import Tensor, nn
 
 from rnngrad._json import finite_or_none
-from rnngrad.profiler import profile
+from rnngrad.profiler import is_profiled, profile
 
 
 def gradient_profile_summary(
@@ -28,7 +29,7 @@ def gradient_profile_summary(
         "mean_forget_gate"}`` (``mean_forget_gate`` None for RNN and GRU), ``{"step", "error"}``
         if profiling failed, or None when there is nothing to profile.
     """
-    if not any(isinstance(module, nn.RNNBase) for module in model.modules()):
+    if not any(is_profiled(module) for module in model.modules()):
         return None
     try:
         result = profile(model, (inputs,), loss_fn)

@@ -31,6 +31,8 @@ FIGURE_PLAN = (
     ("lstm_explosion", "lstm", "C6"),
     ("memory_horizon", "lstm", "C7"),
     ("spectrum", "lstm", None),
+    ("diagonal_horizons", "diagonal", "C13"),
+    ("diagonal_profiles", "diagonal", "C13"),
     ("training_curves", "practice", "C11"),
     ("gradient_profiles", "practice", "C11"),
     ("sigmoid", "appendix", "C8"),
@@ -65,7 +67,7 @@ class FigureData:
     """One figure: where it goes and the JSON-ready numbers it draws."""
 
     name: str
-    section: str  # "rnn", "lstm", "practice" or "appendix"
+    section: str  # "rnn", "lstm", "diagonal", "practice" or "appendix"
     claim: str | None
     data: Mapping[str, Any] = field(default_factory=dict)
 

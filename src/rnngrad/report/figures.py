@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any, Callable, Mapping
 
 from rnngrad.claims import CLAIMS_WORK, Progress, ProgressCallback
-from rnngrad.report import diagrams, figures_activations, figures_lstm, figures_rnn, figures_spectrum, figures_training
+from rnngrad.report import (diagrams, figures_activations, figures_diagonal, figures_lstm, figures_rnn, figures_spectrum,
+                            figures_training)
 from rnngrad.report._build import FIGURE_WORK, ReportData
 from rnngrad.report._plotting import figure_bytes
 
@@ -16,6 +17,8 @@ DRAW: dict[str, Callable[[Mapping[str, Any]], Any]] = {
     "lstm_carousel": figures_lstm.lstm_carousel,
     "lstm_explosion": figures_lstm.lstm_explosion,
     "memory_horizon": figures_lstm.memory_horizon,
+    "diagonal_horizons": figures_diagonal.diagonal_horizons,
+    "diagonal_profiles": figures_diagonal.diagonal_profiles,
     "training_curves": figures_training.training_curves,
     "gradient_profiles": figures_training.gradient_profiles,
     "sigmoid": figures_activations.sigmoid,

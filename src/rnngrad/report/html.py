@@ -2,8 +2,9 @@
 
 No script, no web font, no remote anything: styles are inline, figures are files under
 ``assets/`` next to the page, equations are HTML text. The structure follows the seed post —
-RNN, LSTM, appendix "why tanh?" — with the adding problem (the title's promise) before the
-appendix; only the words change with the language.
+RNN, LSTM, appendix "why tanh?" — with the diagonal recurrences that followed the LSTM right after
+it, and the adding problem (the title's promise) before the appendix; only the words change with
+the language.
 """
 
 from __future__ import annotations
@@ -24,7 +25,10 @@ EQUATIONS = {
     6: "C_{t} = f_{t} ⊙ C_{t−1} + i_{t} ⊙ C̃_{t}",
     7: "∂C_{T}/∂C_{t} |_{carousel} = ∏_{i=t+1}^{T} f_{i}",
     8: "τ ≈ 1 / (1 − σ(b_{f}))",
-    9: "σ′(x) = σ(x)(1 − σ(x)) ≤ 1/4,   tanh′(x) = 1 − tanh^{2}(x) ≤ 1",
+    9: "h_{t} = a_{t} ⊙ h_{t−1} + b_{t},   a_{t} = 1 − z_{t} (minGRU),  f′_{t} = f_{t} / (f_{t} + i_{t}) (minLSTM),  λ (LRU)",
+    10: "∂h_{T}/∂h_{t} = ∂h_{T}/∂h_{T−1} · … · ∂h_{t+1}/∂h_{t} = ∏_{k=t+1}^{T} diag(a_{k})",
+    11: "τ_{i} = −1 / mean_{t} log|a_{t,i}|,   |(∂h_{T}/∂h_{T−k})_{ii}| ≈ e^{−k/τ_i}",
+    12: "σ′(x) = σ(x)(1 − σ(x)) ≤ 1/4,   tanh′(x) = 1 − tanh^{2}(x) ≤ 1",
 }
 
 STYLE = """
@@ -57,8 +61,10 @@ SECTIONS = (
     ("lstm", "lstm_heading", ("p:lstm_intro", "eq:6", "fig:lstm_diagram", "p:lstm_carousel", "eq:7", "claim:C5",
                               "p:lstm_full", "claim:C6", "p:lstm_memory", "eq:8", "claim:C7",
                               "p:spectrum_text", "fig:spectrum")),
+    ("diagonal", "diagonal_heading", ("p:diagonal_intro", "eq:9", "p:diagonal_exact", "eq:10", "claim:C12",
+                                      "p:diagonal_horizon", "eq:11", "claim:C13", "p:diagonal_numbers")),
     ("practice", "practice_heading", ("p:practice_intro", "claim:C11")),
-    ("appendix", "appendix_heading", ("p:appendix_intro", "eq:9", "claim:C8", "claim:C9", "p:appendix_all",
+    ("appendix", "appendix_heading", ("p:appendix_intro", "eq:12", "claim:C8", "claim:C9", "p:appendix_all",
                                       "fig:activation_grid", "claim:C10")),
     ("method", "method_heading", ("p:method",)),
 )

@@ -48,6 +48,36 @@ TEXT = {
     "spectrum_text": ("The seed follows one number per lag. The whole spectrum of the state Jacobian — its "
                       "Lyapunov exponents, the average growth per step of each direction — shows how many "
                       "directions keep their memory (exponents near 0) and how fast the others forget."),
+    "diagonal_heading": "Beyond the LSTM: diagonal recurrences",
+    "diagonal_intro": ("The recurrent models that followed the LSTM keep its additive update and drop the rest. "
+                       "minGRU and minLSTM (Feng et al. 2024) compute their gates from x_t alone, never from "
+                       "h_{t−1}, and put no tanh on the state; the LRU (Orvieto et al. 2023) multiplies its "
+                       "complex state by a constant λ. Each is one elementwise linear recurrence:"),
+    "diagonal_exact": ("Differentiating h_T with respect to h_t (T > t) as the seed does, each factor "
+                       "∂h_k/∂h_{k−1} is the diagonal matrix diag(a_k): a_k reads only x_k, so nothing flows "
+                       "from h_{k−1} through the gates. The seed's product formula then holds with nothing left "
+                       "out. For the LSTM, ∏ f was exact only on the carousel: the paths C_{t−1} → h_{t−1} → "
+                       "gates → C_t are what C5 measures it missing, and here there are no such paths. Diagonal "
+                       "matrices also commute, so the order of the factors, which matters for the RNN (C1), "
+                       "no longer does:"),
+    "diagonal_horizon": ("An exact product is not yet a long memory. Every |a_{k,i}| < 1 — a sigmoid 1 − z, a "
+                         "normalised gate f′, or |λ| = exp(−exp ν) — so the seed's \"no vanishing\" is again only "
+                         "partly true: the horizon is finite unless |a| → 1. At nn.Linear's initialisation the "
+                         "gates sit near z ≈ σ(0) = 1/2 and f′ ≈ 1/2, so τ ≈ 1/log 2 ≈ 1.4 steps, as short as an "
+                         "LSTM with torch's default forget gate; the LRU is drawn on the ring 0.9 ≤ |λ| ≤ 0.999, "
+                         "horizons of 9.5 to 1000 steps. On average each channel decays by e^{−1} every τ_i "
+                         "steps; C13 checks whether the horizons, measured on long random inputs, predict how "
+                         "fast the gradient decays on new ones:"),
+    "diagonal_numbers": ("What the numbers show. The LRU's a is the same at every step, and its horizons give "
+                         "the decay exactly. For minGRU and minLSTM a_t depends on x_t: log ‖∂h_T/∂h_{T−k}‖₂ is "
+                         "the largest of H random walks Σ log|a_{j,i}|, and the profiler's ‖dL/dh_{T−k}‖ is a "
+                         "mean over sequences, which tends to decay a little slower than a typical sequence, "
+                         "so the horizons predict the decay only up to these fluctuations. A single rate ρ for "
+                         "a layer mixes its channels: the LRU's ρ is larger than the rate 1/τ_max of its "
+                         "slowest channel, because over T lags its faster channels dominate the fit. The "
+                         "profiles show what the exact formula does not change: at their default "
+                         "initialisation minGRU and minLSTM forget as fast as the LSTM, and only the LRU, "
+                         "started near |λ| = 1, keeps its gradient over T steps."),
     "practice_heading": "The title's promise: the adding problem",
     "practice_intro": ("Hochreiter & Schmidhuber's adding problem (1997, experiment 4) needs a memory of two "
                        "marked values over T steps. Every model trains with the same budget, batch, learning "
@@ -86,6 +116,14 @@ TEXT = {
         "memory_horizon": ("Left: median carousel product over the last k steps for each forget-gate setting; "
                            "the dashed line is 1/e. Right: measured memory horizon (median first lag where "
                            "∏ f ≤ 1/e) against the prediction 1/(1 − σ(b_f))."),
+        "diagonal_horizons": ("Memory horizon τ_i = −1/mean_t log|a_{t,i}| of every channel (sorted), measured "
+                              "by rnngrad.diagonal_analysis.diagonal_lyapunov on long random input sequences, for "
+                              "minGRU and minLSTM at nn.Linear's initialisation and the LRU on the ring "
+                              "0.9 ≤ |λ| ≤ 0.999. The dashed line is the lag T = {T} of the experiments."),
+        "diagonal_profiles": ("‖dL/dh_{T−k}‖ of L = w·h_T, measured inside each module by rnngrad.profile (mean "
+                              "over sequences, divided by its value at k = 0), against the lag k: torch.nn.LSTM "
+                              "at torch's init, minGRU, minLSTM and the LRU. Dashed: the decay that the horizons "
+                              "predict, (Σ_i w_i² e^{−2k/τ_i})^{1/2}."),
         "sigmoid": "The sigmoid σ(x) and its derivative σ'(x) = σ(x)(1 − σ(x)), largest at x = 0: exactly 1/4.",
         "tanh": "tanh(x) and its derivative tanh'(x) = 1 − tanh²(x), largest at x = 0: exactly 1.",
         "activation_grid": "Every activation registered in rnngrad (blue) with its derivative (red) on [−4, 4].",

@@ -44,6 +44,31 @@ TEXT = {
     "spectrum_text": ("블로그는 시차마다 숫자 하나만 따라간다. 상태 Jacobian의 스펙트럼 전체 — 각 방향이 단계마다 "
                       "평균적으로 커지는 비율인 Lyapunov 지수 — 는 몇 개의 방향이 기억을 유지하는지(지수가 0 근처), "
                       "나머지가 얼마나 빨리 잊는지를 보여 준다."),
+    "diagonal_heading": "LSTM 너머: 대각 순환 (diagonal recurrence)",
+    "diagonal_intro": ("LSTM 이후의 순환 모델들은 LSTM의 덧셈 갱신만 남기고 나머지를 걷어 냈다. minGRU와 "
+                       "minLSTM(Feng et al. 2024)은 gate를 h_{t−1} 없이 x_t만으로 계산하고 상태에 tanh를 씌우지 "
+                       "않는다. LRU(Orvieto et al. 2023)는 복소수 상태에 상수 λ를 곱한다. 셋 모두 원소별 선형 "
+                       "순환 하나다."),
+    "diagonal_exact": ("블로그처럼 h_T를 h_t로 미분하면(T > t) 각 인자 ∂h_k/∂h_{k−1}는 대각 행렬 diag(a_k)이다. "
+                       "a_k는 x_k만 읽으므로 h_{k−1}에서 gate를 거쳐 흐르는 경로가 없다. 그래서 블로그의 곱 공식이 "
+                       "빠짐없이 성립한다. LSTM에서 ∏ f는 carousel 위에서만 정확했다. C5가 측정한 차이는 "
+                       "C_{t−1} → h_{t−1} → gate → C_t 경로에서 오며, 여기에는 그런 경로가 없다. 또 대각 행렬은 "
+                       "서로 교환되므로, RNN에서는 중요했던 인자의 순서(C1)도 더 이상 상관없다."),
+    "diagonal_horizon": ("곱이 정확하다고 기억이 긴 것은 아니다. |a_{k,i}| < 1 이므로(sigmoid인 1 − z, 정규화된 "
+                         "gate f′, 또는 |λ| = exp(−exp ν)) 블로그의 \"소멸하지 않는다\"는 여기서도 절반만 맞다: "
+                         "|a| → 1이 아니면 기억 지평은 유한하다. nn.Linear의 초기화에서 gate는 z ≈ σ(0) = 1/2, "
+                         "f′ ≈ 1/2 근처이므로 τ ≈ 1/log 2 ≈ 1.4 단계로, torch 기본 forget gate의 LSTM만큼 짧다. "
+                         "LRU는 0.9 ≤ |λ| ≤ 0.999 고리에서 뽑으므로 기억 지평은 9.5에서 1000 단계다. 각 채널은 "
+                         "평균적으로 τ_i 단계마다 e^{−1}배로 줄어든다. C13은 긴 무작위 입력에서 측정한 기억 지평이 "
+                         "새 입력에서 gradient가 줄어드는 속도를 예측하는지 확인한다."),
+    "diagonal_numbers": ("숫자가 보여 주는 것. LRU의 a는 매 단계 같으므로 기억 지평이 감쇠를 정확히 준다. minGRU와 "
+                         "minLSTM의 a_t는 x_t에 따라 변한다. log ‖∂h_T/∂h_{T−k}‖₂는 H개의 random walk "
+                         "Σ log|a_{j,i}| 중 최대값이고, profiler의 ‖dL/dh_{T−k}‖는 시퀀스에 대한 평균이라 전형적인 "
+                         "시퀀스보다 조금 느리게 줄어드는 경향이 있다. 그래서 기억 지평은 이 요동의 범위 안에서만 "
+                         "감쇠를 예측한다. 층 하나의 감쇠율 ρ는 여러 채널을 섞은 값이다. LRU의 ρ는 가장 느린 채널의 "
+                         "감쇠율 1/τ_max보다 큰데, T개의 시차 안에서는 더 빠른 채널들이 fit을 좌우하기 때문이다. "
+                         "profile 그림은 정확한 공식이 바꾸지 못하는 것을 보여 준다: 기본 초기화의 minGRU와 "
+                         "minLSTM은 LSTM만큼 빨리 잊고, |λ| = 1 근처에서 시작한 LRU만 T 단계 동안 gradient를 유지한다."),
     "practice_heading": "제목의 약속: adding problem",
     "practice_intro": ("Hochreiter & Schmidhuber의 adding problem(1997, 실험 4)은 T 단계에 걸쳐 표시된 두 값을 "
                        "기억해야 풀 수 있다. 모든 모델은 같은 학습 예산, batch, 학습률, clipping, seed로 학습한다. "
@@ -75,6 +100,12 @@ TEXT = {
         "lstm_explosion": ("C6의 무작위 탐색에서 찾은 가장 큰 상태 전체의 곱과, 결코 1을 넘지 않는 그 carousel 곱 ∏ f."),
         "memory_horizon": ("왼쪽: forget gate 설정별로 마지막 k 단계의 carousel 곱의 중앙값. 점선은 1/e. 오른쪽: 측정한 "
                            "기억 지평(∏ f ≤ 1/e가 되는 첫 시차의 중앙값)과 예측값 1/(1 − σ(b_f))."),
+        "diagonal_horizons": ("채널별 기억 지평 τ_i = −1/mean_t log|a_{t,i}|(정렬). 긴 무작위 입력 시퀀스에서 "
+                              "rnngrad.diagonal_analysis.diagonal_lyapunov로 측정했다. minGRU와 minLSTM은 nn.Linear "
+                              "초기화, LRU는 0.9 ≤ |λ| ≤ 0.999 고리. 점선은 실험의 시차 T = {T}."),
+        "diagonal_profiles": ("L = w·h_T의 ‖dL/dh_{T−k}‖를 rnngrad.profile로 각 모듈 안에서 측정해(시퀀스 평균, "
+                              "k = 0의 값으로 나눔) 시차 k에 대해 그렸다: torch 초기화의 torch.nn.LSTM, minGRU, "
+                              "minLSTM, LRU. 점선: 기억 지평이 예측하는 감쇠 (Σ_i w_i² e^{−2k/τ_i})^{1/2}."),
         "sigmoid": "sigmoid σ(x)와 도함수 σ'(x) = σ(x)(1 − σ(x)). 최대값은 x = 0에서 정확히 1/4이다.",
         "tanh": "tanh(x)와 도함수 tanh'(x) = 1 − tanh²(x). 최대값은 x = 0에서 정확히 1이다.",
         "activation_grid": "rnngrad에 등록된 모든 활성화 함수(파랑)와 그 도함수(빨강), 구간 [−4, 4].",
@@ -102,6 +133,9 @@ TEXT = {
         "C10": "같은 가중치에서 tanh RNN이 sigmoid RNN보다 gradient를 더 오래 유지한다(등록된 모든 활성화 함수의 감쇠율)",
         "C11": ("제목의 약속: LSTM은 gradient vanishing에 강하다 — T = 50, 100의 adding problem에서 같은 예산과 seed로 "
                 "LSTM은 학습하고 tanh RNN은 학습하지 못한다"),
+        "C12": ("대각 순환(minGRU, minLSTM, LRU): h_t = a_t ⊙ h_{t−1} + b_t 이면 블로그의 곱 공식이 미분 전체다, "
+                "∂h_T/∂h_t = ∏_{k=t+1}^{T} diag(a_k)"),
+        "C13": "채널별 기억 지평 τ_i = −1 / mean_t log|a_{t,i}| 가 gradient의 감쇠 속도를 예측한다",
     },
 }
 
@@ -124,6 +158,25 @@ def _c11(e: Mapping[str, Any]) -> str:
     lengths = ", ".join(str(T) for T in e["T"])
     return (f"T = {lengths}, 업데이트 {e['steps_budget']}회 × 시퀀스 {e['batch_size']}개: " + "; ".join(parts)
             + f" (기준선 MSE {e['baseline_mse']:.3f})")
+
+
+def _c12(e: Mapping[str, Any]) -> str:
+    errors = ", ".join(f"{row['product_max_relative_error']:.0e} ({name})" for name, row in e["cells"].items())
+    return (f"∏ diag(a_k)가 각 셀 자신의 forward를 거친 autograd와 {errors}까지 일치(H = {e['H']}, T = {e['T']}, "
+            f"LRU는 실수 2H 표현): 미분 전체다. LSTM의 ∏ f는 그 carousel 부분일 뿐이다(C5)")
+
+
+def _c13(e: Mapping[str, Any]) -> str:
+    cells = e["cells"]
+    lru = cells["LRU"]
+    horizons = ", ".join(f"{name} {row['median_horizon']:.3g}" for name, row in cells.items())
+    gated = ", ".join(f"{name}: 기울기는 λ₁과 {100 * row['slope_gap']:.2g}%, profiler ρ는 예측과 "
+                      f"{100 * row['profiler_gap']:.2g}% 차이"
+                      for name, row in cells.items() if row["input_dependent"])
+    rates = ", ".join(f"{name} {row['profiler_decay_rate']:.3g}" for name, row in cells.items())
+    return (f"기억 지평 τ 중앙값: {horizons} 단계; LRU: 기울기와 profiler ρ가 기억 지평의 예측과 "
+            f"{lru['slope_gap']:.0e}, {lru['profiler_gap']:.0e} 차이; {gated}; 단계당 ρ: LSTM(torch 초기화) "
+            f"{e['lstm_profiler_decay_rate']:.3g}, {rates} (LRU의 가장 느린 채널: {-lru['top_exponent']:.2g})")
 
 
 HEADLINES: dict[str, Callable[[Mapping[str, Any]], str]] = {
@@ -161,6 +214,8 @@ HEADLINES: dict[str, Callable[[Mapping[str, Any]], str]] = {
                       + f" (‖W_hh‖₂ = {e['torch_init_spectral_norm']:.2f}, 2, 4); torch 초기화에서 tanh도 {e['T']} 단계 "
                       f"뒤 10^{e['tanh_log10_norm_at_lag_T']:.0f}"),
     "C11": _c11,
+    "C12": _c12,
+    "C13": _c13,
 }
 
 

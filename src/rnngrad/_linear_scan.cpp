@@ -25,9 +25,31 @@
 #include <type_traits>
 #include <vector>
 
+#ifdef __linux__
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
+
 using at::Tensor;
 
 namespace {
+
+// A fresh output of T·N elements is first touched here. On Linux, ask for transparent huge pages
+// on it (the kernel's "madvise" mode): one fault per 2 MiB instead of one per 4 KiB, which on a
+// VM costs more than the scan itself (measured: ~8200 faults, ~12 ms, per 32 MiB float32 output).
+Tensor fresh_output(const Tensor& like) {
+  Tensor out = at::empty_like(like);
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const uintptr_t begin = reinterpret_cast<uintptr_t>(out.data_ptr());
+  const uintptr_t end = begin + static_cast<uintptr_t>(out.nbytes());
+  const uintptr_t first = (begin + page - 1) / page * page, last = end / page * page;
+  if (out.nbytes() >= (size_t(4) << 20) && last > first) {
+    madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);  // advice only: errors ignored
+  }
+#endif
+  return out;
+}
 
 template <typename scalar_t>
 inline scalar_t maybe_conj(scalar_t value, bool conjugate) {
@@ -78,7 +100,7 @@ Tensor sequential_scan(const Tensor& a, const Tensor& b, const Tensor& h0, bool 
   TORCH_CHECK(h0.numel() == 0 || (h0.is_contiguous() && h0.numel() == b.size(1) && h0.scalar_type() == b.scalar_type()),
               "sequential_scan: h0 (N) or empty");
   const int64_t T = b.size(0), N = b.size(1);
-  Tensor out = at::empty_like(b);
+  Tensor out = fresh_output(b);
   if (T == 0 || N == 0) return out;
   const bool varying = a.size(0) > 1 || T == 1;
   // Blocks of at least 512 channels (a thread then has 512·T steps), so that its work outweighs starting it.
@@ -136,7 +158,7 @@ std::tuple<Tensor, Tensor> scan_backward(const Tensor& a, const Tensor& g, const
   TORCH_CHECK(h0.numel() == 0 || (h0.is_contiguous() && h0.numel() == g.size(1) && h0.scalar_type() == g.scalar_type()),
               "scan_backward: h0 (N) or empty");
   const int64_t T = g.size(0), N = g.size(1);
-  Tensor delta = at::empty_like(g), grad_a = at::empty_like(g);
+  Tensor delta = fresh_output(g), grad_a = fresh_output(g);
   if (T == 0 || N == 0) return {delta, grad_a};
   const bool varying = a.size(0) > 1 || T == 1;
   const int64_t blocks = std::max<int64_t>(1, std::min<int64_t>(workers, N / 512));

@@ -25,10 +25,13 @@ the target is the plain sum. Predicting the mean 1 whatever the input gives the 
 .. math::
 
     \operatorname{MSE}_{\text{baseline}} = \operatorname{Var}(X_1 + X_2) = 2 \cdot \tfrac{1}{12}
-    = 0.167,\qquad \text{solved} \iff \operatorname{MSE} < 0.167                      \tag{4}
+    = 0.167,\qquad \text{solved} \iff \operatorname{MSE} \le 0.1 \cdot 0.167             \tag{4}
 
-which is Arjovsky et al.'s criterion ("beats the baseline"). For the accuracy curve only, a
-sequence counts as correct when |error| < 0.16: HS97's tolerance (2) on their target scale 1/4.
+Arjovsky et al.'s criterion is "beats the baseline", read from their curves; we count it beaten at
+a tenth of the baseline over the 2000 most recent sequences (``BEATS_BASELINE``), a margin that
+noise at the baseline cannot reach (a bare "below 0.167" was crossed by chance at about step
+100). For the accuracy curve only, a sequence counts as correct when |error| < 0.16: HS97's
+tolerance (2) on their target scale 1/4.
 
 Deviation from both papers: all sequences of one batch share one length L (drawn afresh for
 every batch), so the fused kernels run without padding; over batches L has the papers'
@@ -40,7 +43,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from rnngrad.tasks._task import Batch, SequenceScores, Task, check_batch_size, random_length
+from rnngrad.tasks._task import BEATS_BASELINE, Batch, SequenceScores, Task, check_batch_size, random_length
 
 HS97_TOLERANCE = 0.04  # (2)
 HS97_MEAN_SQUARED_ERROR = 0.01  # (3)
@@ -134,7 +137,7 @@ class AddingSumProblem(Task):
     input_size = 2
     output_size = 1
     source = "Le et al. 2015; Arjovsky et al. 2016"
-    criterion = "MSE over the 2000 most recent sequences below the baseline 0.167"
+    criterion = "MSE over the 2000 most recent sequences at most 0.1 × the baseline 0.167"
     baseline = SUM_BASELINE_MSE
 
     def sample(self, batch_size: int, generator: torch.Generator) -> Batch:
@@ -151,4 +154,4 @@ class AddingSumProblem(Task):
         return SequenceScores(error.square(), error.detach().abs() < 4 * HS97_TOLERANCE)
 
     def solved(self, mean_loss: float, accuracy: float) -> bool:
-        return mean_loss < self.baseline  # (4)
+        return mean_loss <= BEATS_BASELINE * self.baseline  # (4)

@@ -11,10 +11,11 @@ guess uniformly among 8 symbols for the last 10 steps:
     \text{CE}_{\text{baseline}} = \frac{10 \log 8}{T + 20}                              \tag{1}
 
     \text{solved} \iff \text{mean CE over the 2000 most recent sequences}
-    < \text{CE}_{\text{baseline}}                                                       \tag{2}
+    \le 0.1 \cdot \text{CE}_{\text{baseline}}                                           \tag{2}
 
-(1) is 0.173, 0.0945, 0.065, 0.040 for T = 100, 200, 300, 500; (2) is "beats the baseline",
-the paper's criterion. A sequence counts as correct (the accuracy curve) when all 10 recalled
+(1) is 0.173, 0.0945, 0.065, 0.040 for T = 100, 200, 300, 500; the paper's criterion is "beats
+the baseline", read from its curves, and (2) counts it beaten at a tenth of the baseline
+(``BEATS_BASELINE``), which noise at the baseline cannot reach. A sequence counts as correct (the accuracy curve) when all 10 recalled
 symbols are the argmax.
 """
 
@@ -25,7 +26,7 @@ import math
 import torch
 from torch import Tensor
 
-from rnngrad.tasks._task import Batch, SequenceScores, Task, check_batch_size, one_hot
+from rnngrad.tasks._task import BEATS_BASELINE, Batch, SequenceScores, Task, check_batch_size, one_hot
 
 DATA_SYMBOLS = 8  # a₀..a₇
 BLANK = 8  # a₈
@@ -62,7 +63,7 @@ class CopyMemory(Task):
     output_size = 9
     every_step = True
     source = "Arjovsky et al. 2016"
-    criterion = "mean cross-entropy over the 2000 most recent sequences below 10·log 8/(T+20)"
+    criterion = "mean cross-entropy over the 2000 most recent sequences at most 0.1 × 10·log 8/(T+20)"
 
     @property
     def max_length(self) -> int:
@@ -91,4 +92,4 @@ class CopyMemory(Task):
         return SequenceScores(cross_entropy.mean(1), recalled.all(1))
 
     def solved(self, mean_loss: float, accuracy: float) -> bool:
-        return mean_loss < self.baseline  # (2)
+        return mean_loss <= BEATS_BASELINE * self.baseline  # (2)

@@ -69,6 +69,18 @@ def random_inputs(T, trailing, kind, with_h0, dtype, seed, low=0.5, high=1.0):
     return a, b, h0
 
 
+def assert_scan_equals_loop(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor) -> None:
+    """h and the gradients of a, b and h0 for a random incoming gradient: finite, and equal to
+    the sequential loop's through autograd to TOLERANCE."""
+    for x in (a, b, h0):
+        x.requires_grad_()
+    h, expected = linear_scan(a, b, h0), sequential(a, b, h0)
+    assert bool(torch.isfinite(h).all()) and relative_error(h, expected) <= TOLERANCE
+    g = torch.randn_like(h)
+    for actual, oracle in zip(torch.autograd.grad(h, (a, b, h0), g), torch.autograd.grad(expected, (a, b, h0), g)):
+        assert bool(torch.isfinite(actual).all()) and relative_error(actual, oracle) <= TOLERANCE
+
+
 @pytest.fixture(scope="module", autouse=True, params=["compiled", "chunked"])
 def scan_path(request):
     """The compiled scan, or the chunked one (module-scoped, so hypothesis's tests see it too)."""
@@ -119,14 +131,7 @@ def test_chunk_boundaries(monkeypatch, T, C):
     """T = 1, 2, C−1, C, C+1, 2C±1, odd sizes and 1000 for C = 8 and the default √(T/2)."""
     with_chunk_length(monkeypatch, C)
     a, b, h0 = random_inputs(T, (2, 5), "full", True, torch.float64, seed=T)
-    for x in (a, b, h0):
-        x.requires_grad_()
-    h = linear_scan(a, b, h0)
-    expected = sequential(a, b, h0)
-    assert relative_error(h, expected) <= TOLERANCE
-    g = torch.randn_like(h)
-    for actual, oracle in zip(torch.autograd.grad(h, (a, b, h0), g), torch.autograd.grad(expected, (a, b, h0), g)):
-        assert relative_error(actual, oracle) <= TOLERANCE
+    assert_scan_equals_loop(a, b, h0)
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.complex128])
@@ -140,16 +145,7 @@ def test_magnitudes_of_a(dtype, low, high, T):
     a, b, h0 = random_inputs(T, (3,), "full", True, dtype, seed=7, low=low, high=high)
     if low == 0.0 and high == 1.0:
         a[::5] = 0  # exact zeros among ordinary values, some at chunk boundaries
-    for x in (a, b, h0):
-        x.requires_grad_()
-    h = linear_scan(a, b, h0)
-    expected = sequential(a, b, h0)
-    assert torch.isfinite(h).all()
-    assert relative_error(h, expected) <= TOLERANCE
-    g = torch.randn_like(h)
-    for actual, oracle in zip(torch.autograd.grad(h, (a, b, h0), g), torch.autograd.grad(expected, (a, b, h0), g)):
-        assert torch.isfinite(actual).all()
-        assert relative_error(actual, oracle) <= TOLERANCE
+    assert_scan_equals_loop(a, b, h0)
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.complex128])
@@ -157,14 +153,7 @@ def test_twenty_thousand_steps(dtype):
     """T = 20000, |a| ∈ (0.9, 1): against 20000 sequential steps, forward and backward."""
     T = 20_000
     a, b, h0 = random_inputs(T, (4,), "full", True, dtype, seed=3, low=0.9, high=1.0)
-    for x in (a, b, h0):
-        x.requires_grad_()
-    h = linear_scan(a, b, h0)
-    expected = sequential(a, b, h0)
-    assert relative_error(h, expected) <= TOLERANCE
-    g = torch.randn_like(h)
-    for actual, oracle in zip(torch.autograd.grad(h, (a, b, h0), g), torch.autograd.grad(expected, (a, b, h0), g)):
-        assert relative_error(actual, oracle) <= TOLERANCE
+    assert_scan_equals_loop(a, b, h0)
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.complex128])

@@ -55,7 +55,9 @@ def _load(name: str, source: Path, what: str, fallback: str, optimization: str) 
         from torch.utils.cpp_extension import load
 
         directory = _build_directory(name)
-        _log.info("rnngrad: building %s in %s (once, about 15 s)", what, directory)
+        built = (directory / f"{name}.so").exists()  # torch still rebuilds it if the source changed
+        (_log.debug if built else _log.info)("rnngrad: %s %s in %s%s", "loading" if built else "building", what,
+                                            directory, "" if built else " (once, about 15 s)")
         with _scripts_on_path(), _one_build_at_a_time(directory):
             load(name=name, sources=[str(source)], extra_cflags=[optimization],
                  build_directory=str(directory), is_python_module=False)

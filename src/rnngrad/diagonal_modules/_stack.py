@@ -28,12 +28,16 @@ parameters): ``load_state_dict`` and the usual in-place ``.to()`` and ``.double(
 
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 from torch import nn
 
 from rnngrad.cells._diagonal import DiagonalCell
 from rnngrad.errors import InputError, require_positive_int
 from rnngrad.scan import linear_scan
+
+Scan = Callable[[torch.Tensor, torch.Tensor, "torch.Tensor | None"], torch.Tensor]  # (a, b, h0) -> h, eq. (2)
 
 
 class DiagonalStack(nn.Module):
@@ -98,11 +102,13 @@ class DiagonalStack(nn.Module):
         self._cells[layer] = cell
         return cell
 
-    def layer_states(self, layer: int, inputs: torch.Tensor, h0: torch.Tensor | None = None) -> torch.Tensor:
+    def layer_states(self, layer: int, inputs: torch.Tensor, h0: torch.Tensor | None = None,
+                     scan: Scan = linear_scan) -> torch.Tensor:
         """h^{(k)}_1..h^{(k)}_T of layer k = ``layer``, (T, B, H), complex for the LRU, for its
-        time-major inputs x^{(k)} (T, B, I_k) from h0 (B, H) (zeros by default): eqs. (1)–(2)."""
+        time-major inputs x^{(k)} (T, B, I_k) from h0 (B, H) (zeros by default): eqs. (1)–(2).
+        ``scan(a, b, h0)`` runs (2); the profiler passes one that also records δ."""
         a, b = self.layer_cell(layer).coefficients(inputs)  # (T, B, H) each, (1)
-        return linear_scan(a, b, h0)  # (2), (T, B, H)
+        return scan(a, b, h0)  # (2), (T, B, H)
 
     @staticmethod
     def layer_output(states: torch.Tensor) -> torch.Tensor:
@@ -114,11 +120,17 @@ class DiagonalStack(nn.Module):
 
     def forward(self, input: torch.Tensor, h0: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """(output, h_n) of eqs. (1)–(3), shaped as torch.nn.GRU's (see the class's Shape)."""
+        return self.run_layers(input, h0, lambda layer: linear_scan)
+
+    def run_layers(self, input: torch.Tensor, h0: torch.Tensor | None,
+                   scan_of: Callable[[int], Scan]) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`forward` with layer k's (2) run by ``scan_of(k)`` (the profiler records there)."""
         x, unbatched = self._time_major_input(input)  # (T, B, I)
         starts = self._checked_h0(h0, x.shape[1], unbatched)  # (L, B, H) or None
         last_states = []
         for layer in range(self.num_layers):
-            states = self.layer_states(layer, x, None if starts is None else starts[layer])  # (T, B, H)
+            start = None if starts is None else starts[layer]
+            states = self.layer_states(layer, x, start, scan_of(layer))  # (T, B, H)
             last_states.append(states[-1])  # h^{(k)}_T, (B, H)
             x = self.layer_output(states)  # (3), (T, B, H)
         h_n = torch.stack(last_states)  # (L, B, H)
@@ -130,14 +142,13 @@ class DiagonalStack(nn.Module):
 
     @property
     def parameter_dtype(self) -> torch.dtype:
-        """The real dtype of the parameters (and of the input)."""
-        return next(self.parameters()).dtype
+        """The real dtype of the parameters (and of the input): layer 0's cell's."""
+        return self.layer_cell(0).parameter_dtype
 
     @property
     def state_dtype(self) -> torch.dtype:
-        """The dtype of h_t and h0: the parameters' real dtype, or its complex counterpart for the LRU."""
-        real = self.parameter_dtype
-        return real.to_complex() if self.cell_type.complex_state else real
+        """The dtype of h_t and h0 (complex for the LRU): layer 0's cell's."""
+        return self.layer_cell(0).state_dtype
 
     def _layer_input_size(self, layer: int) -> int:
         return self.input_size if layer == 0 else self.hidden_size  # I_k
@@ -149,14 +160,7 @@ class DiagonalStack(nn.Module):
             raise InputError(f"input: expected a tensor, got {type(input).__name__}")
         if input.dim() not in (2, 3):
             raise InputError(f"input: expected a 2D (T, I) or 3D {batched} tensor, got {input.dim()}D")
-        if input.dtype != self.parameter_dtype:
-            kind = "a complex" if input.is_complex() else "an integer" if not input.is_floating_point() else "a"
-            raise InputError(
-                f"input: expected a real tensor of dtype {self.parameter_dtype} (the parameters'), "
-                f"got {kind} tensor of dtype {input.dtype}"
-            )
-        if input.shape[-1] != self.input_size:
-            raise InputError(f"input: expected last dimension input_size={self.input_size}, got {input.shape[-1]}")
+        self.layer_cell(0)._checked_input(input, "input")  # dtype and input size, as the cell checks x
         unbatched = input.dim() == 2
         if unbatched:
             x = input.unsqueeze(1)  # (T, 1, I)

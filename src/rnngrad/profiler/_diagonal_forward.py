@@ -15,7 +15,6 @@ values, and the work, are those of the module's own forward and backward.
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor
 
 from rnngrad.profiler._layer_io import LayerKey
@@ -30,19 +29,17 @@ def profiled_diagonal_forward(module, name: str, recorder: Recorder, anchor: Ten
 
     ``weight_grads`` is accepted for the profiler's common signature: the parameters' gradients
     come from the scans' ordinary backward either way."""
-    x, unbatched = module._time_major_input(input)  # (T, B, I)
-    starts = module._checked_h0(h0, x.shape[1], unbatched)  # (L, B, H) or None
-    steps, batch = x.shape[0], x.shape[1]
-    recorder.begin_module(name, module, SequenceLayout(steps, batch, None, x.device), module.state_dtype, x.device)
-    last_states = []
-    for layer in range(module.num_layers):
-        a, b = module.layer_cell(layer).coefficients(x)  # (T, B, H) each, (1)
-        key = LayerKey(name, layer, 0)
-        record = lambda delta, key=key: recorder.record_backward(key, delta, None)  # noqa: E731  δ, (T, B, H)
-        states = recorded_linear_scan(a, b, None if starts is None else starts[layer], record, anchor)  # (1)
-        last_states.append(states[-1])
-        x = module.layer_output(states)  # what layer k passes up, (T, B, H)
-    h_n = torch.stack(last_states)  # (L, B, H)
-    if unbatched:
-        return x.squeeze(1), h_n.squeeze(1)
-    return (x.transpose(0, 1) if module.batch_first else x), h_n
+    def recording_scan(layer: int):
+        def record(delta: Tensor) -> None:  # δ_t of layer k, (T, B, H), time order
+            recorder.record_backward(LayerKey(name, layer, 0), delta, None)
+
+        def scan(a: Tensor, b: Tensor, start: Tensor | None) -> Tensor:  # (1); b (T, B, H)
+            if layer == 0:  # the input is checked by now: register the call with its sizes
+                steps, batch = b.shape[:2]
+                recorder.begin_module(name, module, SequenceLayout(steps, batch, None, b.device),
+                                      module.state_dtype, b.device)
+            return recorded_linear_scan(a, b, start, record, anchor)
+
+        return scan
+
+    return module.run_layers(input, h0, recording_scan)

@@ -9,7 +9,7 @@ from rnngrad.cells import GRUCell, LRUCell, LSTMCell, MinGRUCell, MinLSTMCell, R
 from rnngrad.diagonal_modules import LRU, MinGRU, MinLSTM
 from rnngrad.errors import InputError
 from rnngrad.jacobians import JacobianThroughTime, jacobian_through_time
-from rnngrad.profiler import GradientProfile, profile
+from rnngrad.profiler import GradientProfile, profile, track
 from rnngrad.scan import linear_scan
 from rnngrad.spectra import Spectrum, spectrum
 from rnngrad.training import TrainConfig, TrainResult, train
@@ -39,5 +39,6 @@ __all__ = [
     "linear_scan",
     "profile",
     "spectrum",
+    "track",
     "train",
 ]

@@ -55,7 +55,7 @@ def _pack_rows(padded: Tensor, packed: PackedSequence) -> list[tuple[int, int]]:
 
 
 def reference_forward(module: nn.RNNBase, name: str, epsilons: dict, input, hx=None):
-    """Same contract as ``module.forward``; fills ``epsilons[(name, layer, direction)]``."""
+    """Same contract as ``module.forward``; appends this call's ε to ``epsilons[(name, layer, direction)]``."""
     packed = isinstance(input, PackedSequence)
     if packed:
         x, lengths = pad_packed_sequence(input)
@@ -88,7 +88,7 @@ def reference_forward(module: nn.RNNBase, name: str, epsilons: dict, input, hx=N
             w_hr = getattr(module, "weight_hr" + sfx) if module.proj_size else None
             eps_h = x.new_zeros(steps, batch, out_size, requires_grad=True)
             eps_c = x.new_zeros(steps, batch, module.hidden_size, requires_grad=True) if lstm else None
-            epsilons[(name, layer, direction)] = (eps_h, eps_c)
+            epsilons.setdefault((name, layer, direction), []).append((eps_h, eps_c))
             index = layer * directions + direction
             columns, finals_h, finals_c = [], [], []
             for b in range(batch):
@@ -139,13 +139,46 @@ def reference_forward(module: nn.RNNBase, name: str, epsilons: dict, input, hx=N
     return (output, (h_n, c_n)) if lstm else (output, h_n)
 
 
+def reference_cell_forward(cell: nn.RNNCellBase, name: str, epsilons: dict, input, hx=None):
+    """Same contract as a torch cell's ``forward``: one step by hand, batched or not, with
+    ε^h (and ε^c) of shape ``(1, B, H)`` appended to ``epsilons[(name, 0, 0)]``."""
+    x = input if input.dim() == 2 else input.unsqueeze(0)  # (B, I)
+    batch, size = x.shape[0], cell.hidden_size
+    lstm = isinstance(cell, nn.LSTMCell)
+    if hx is None:
+        hx = (x.new_zeros(batch, size), x.new_zeros(batch, size)) if lstm else x.new_zeros(batch, size)
+    elif input.dim() == 1:
+        hx = tuple(part.unsqueeze(0) for part in hx) if lstm else hx.unsqueeze(0)
+    eps_h = x.new_zeros(1, batch, size, requires_grad=True)
+    eps_c = x.new_zeros(1, batch, size, requires_grad=True) if lstm else None
+    epsilons.setdefault((name, 0, 0), []).append((eps_h, eps_c))
+    weights = (cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)
+    rows_h, rows_c = [], []
+    for b in range(batch):  # each sequence on its own, as reference_forward does
+        if lstm:
+            h, c = _lstm_step(x[b], hx[0][b], hx[1][b], eps_c[0, b], *weights, None)
+            rows_c.append(c)
+        elif isinstance(cell, nn.GRUCell):
+            h = _gru_step(x[b], hx[b], *weights)
+        else:
+            h = _rnn_step(x[b], hx[b], *weights, cell.nonlinearity == "relu")
+        rows_h.append(h + eps_h[0, b])
+    h = torch.stack(rows_h)
+    if input.dim() == 1:
+        return (h[0], torch.stack(rows_c)[0]) if lstm else h[0]
+    return (h, torch.stack(rows_c)) if lstm else h
+
+
 @contextlib.contextmanager
 def unrolled(model: nn.Module, epsilons: dict):
-    """Run every nn.RNN/LSTM/GRU inside ``model`` through :func:`reference_forward`."""
-    patched = [(name, m) for name, m in model.named_modules() if isinstance(m, (nn.RNN, nn.LSTM, nn.GRU))]
+    """Run every nn.RNN/LSTM/GRU inside ``model`` through :func:`reference_forward`, every
+    torch cell through :func:`reference_cell_forward`."""
+    patched = [(name, m) for name, m in model.named_modules()
+               if isinstance(m, (nn.RNN, nn.LSTM, nn.GRU, nn.RNNCell, nn.LSTMCell, nn.GRUCell))]
     try:
         for name, module in patched:
-            module.forward = functools.partial(reference_forward, module, name, epsilons)
+            forward = reference_cell_forward if isinstance(module, nn.RNNCellBase) else reference_forward
+            module.forward = functools.partial(forward, module, name, epsilons)
         yield
     finally:
         for _, module in patched:
@@ -153,11 +186,24 @@ def unrolled(model: nn.Module, epsilons: dict):
 
 
 def reference_gradients(model: nn.Module, inputs: tuple, loss_fn) -> dict:
-    """``{(name, layer, direction): (dL/dh (T, B, H_out), dL/dc or None)}`` by autograd."""
+    """``{(name, layer, direction): (dL/dh (T, B, H_out), dL/dc or None)}`` by autograd, for
+    models that call each module once."""
+    calls = reference_call_gradients(model, inputs, loss_fn)
+    assert all(len(per_call) == 1 for per_call in calls.values()), "a module was called twice"
+    return {key: per_call[0] for key, per_call in calls.items()}
+
+
+def reference_call_gradients(model: nn.Module, inputs: tuple, loss_fn) -> dict:
+    """``{(name, layer, direction): [(dL/dh (T, B, H_out), dL/dc or None) per call]}``."""
     epsilons: dict = {}
     with unrolled(model, epsilons):
         loss = loss_fn(model(*inputs))
-    keys = list(epsilons)
-    flat = [eps for key in keys for eps in epsilons[key] if eps is not None]
+    return epsilon_gradients(loss, epsilons)
+
+
+def epsilon_gradients(loss: Tensor, epsilons: dict) -> dict:
+    """dL/dε for every ``epsilons[key]`` list of ``(ε^h, ε^c or None)``."""
+    flat = [eps for calls in epsilons.values() for pair in calls for eps in pair if eps is not None]
     grads = iter(torch.autograd.grad(loss, flat, allow_unused=True, materialize_grads=True))
-    return {key: (next(grads), None if epsilons[key][1] is None else next(grads)) for key in keys}
+    return {key: [(next(grads), None if pair[1] is None else next(grads)) for pair in calls]
+            for key, calls in epsilons.items()}

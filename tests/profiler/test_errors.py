@@ -19,12 +19,6 @@ def test_model_without_recurrent_module_names_its_class_and_what_is_supported():
     assert "torch.nn.LSTM" in str(info.value) and "torch.nn.GRU" in str(info.value)
 
 
-@pytest.mark.parametrize("cell", [nn.RNNCell(2, 3), nn.LSTMCell(2, 3), nn.GRUCell(2, 3)])
-def test_cells_alone_are_refused_with_a_clear_message(cell):
-    with pytest.raises(InputError, match=rf"unsupported: <model> \({type(cell).__name__}\)"):
-        profile(cell, (torch.randn(4, 2),), lambda out: out[0].sum())
-
-
 def test_subclass_overriding_forward_is_not_profiled():
     class Custom(nn.GRU):
         def forward(self, input, hx=None):
@@ -38,14 +32,24 @@ def test_unsupported_modules_beside_supported_ones_are_listed():
     class Mixed(nn.Module):
         def __init__(self):
             super().__init__()
-            self.rnn, self.cell = nn.GRU(2, 3), nn.GRUCell(3, 3)
+            self.rnn, self.cell = nn.GRU(2, 3), _OwnGRUCell(3, 3)
 
         def forward(self, x):
             output, _ = self.rnn(x)
             return self.cell(output[-1])
 
     result = profile(Mixed(), (torch.randn(4, 2, 2),), lambda out: out.sum())
-    assert result.modules == ["rnn"] and result.unsupported_modules == ["cell (GRUCell)"]
+    assert result.modules == ["rnn"] and result.unsupported_modules == ["cell (_OwnGRUCell)"]
+
+
+class _OwnGRUCell(nn.GRUCell):
+    def forward(self, input, hx=None):  # overrides forward: profile cannot know what it does
+        return super().forward(input, hx)
+
+
+def test_only_unsupported_modules_are_named_with_the_way_out():
+    with pytest.raises(InputError, match=r"unsupported: <model> \(_OwnGRUCell\).*rnngrad.track"):
+        profile(_OwnGRUCell(2, 3), (torch.randn(4, 2),), lambda out: out.sum())
 
 
 @pytest.mark.parametrize(
@@ -73,7 +77,7 @@ def test_bad_arguments():
         profile(model, (torch.randn(4, 1, 2),), None)
 
 
-def test_a_module_called_twice_is_refused():
+def test_a_module_called_on_its_own_output_has_two_chains():
     class Twice(nn.Module):
         def __init__(self):
             super().__init__()
@@ -82,8 +86,8 @@ def test_a_module_called_twice_is_refused():
         def forward(self, x):
             return self.rnn(self.rnn(x)[0])[0]
 
-    with pytest.raises(InputError, match="'rnn' was called again"):
-        profile(Twice(), (torch.randn(4, 1, 2),), lambda out: out.sum())
+    result = profile(Twice(), (torch.randn(4, 1, 2),), lambda out: out.sum())
+    assert result.calls("rnn") == 2 and result.hidden_grad("rnn", call=1).shape == (4, 1, 2)
 
 
 @pytest.mark.parametrize("shape", [(4, 0, 2), (0, 3, 2)])
@@ -112,7 +116,7 @@ def test_accessor_errors_name_the_expected_values():
         result.hidden_grad("gru")
     with pytest.raises(InputError, match=r"layer in 0..1 and direction in 0..0"):
         result.hidden_grad("", 2)
-    with pytest.raises(InputError, match="expected an LSTM module"):
+    with pytest.raises(InputError, match="expected a fused LSTM module"):
         result.mean_forget_gate("")
     with pytest.raises(InputError, match="eps: expected a positive number"):
         result.memory_horizon(eps=0)

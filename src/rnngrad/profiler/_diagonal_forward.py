@@ -29,17 +29,23 @@ def profiled_diagonal_forward(module, name: str, recorder: Recorder, anchor: Ten
 
     ``weight_grads`` is accepted for the profiler's common signature: the parameters' gradients
     come from the scans' ordinary backward either way."""
+    calls: list[int] = []
+
     def recording_scan(layer: int):
         def record(delta: Tensor) -> None:  # δ_t of layer k, (T, B, H), time order
-            recorder.record_backward(LayerKey(name, layer, 0), delta, None)
+            recorder.record_backward(LayerKey(name, layer, 0, calls[0]), delta, None)
 
         def scan(a: Tensor, b: Tensor, start: Tensor | None) -> Tensor:  # (1); b (T, B, H)
             if layer == 0:  # the input is checked by now: register the call with its sizes
                 steps, batch = b.shape[:2]
-                recorder.begin_module(name, module, SequenceLayout(steps, batch, None, b.device),
-                                      module.state_dtype, b.device)
+                calls.append(recorder.begin_call(
+                    name, type(module).__name__, module.num_layers, 1,
+                    SequenceLayout(steps, batch, None, b.device), module.hidden_size, None,
+                    module.state_dtype, b.device, () if h0 is None else (h0,)))
             return recorded_linear_scan(a, b, start, record, anchor)
 
         return scan
 
-    return module.run_layers(input, h0, recording_scan)
+    output, h_n = module.run_layers(input, h0, recording_scan)
+    recorder.end_call(name, calls[0], (h_n,))
+    return output, h_n

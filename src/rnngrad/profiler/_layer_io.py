@@ -39,6 +39,7 @@ class LayerKey:
     module: str  # qualified name as in model.named_modules(); "" for the model itself
     layer: int  # 0 .. num_layers − 1
     direction: int  # 0 forward in time, 1 backward in time
+    call: int = 0  # which call of the module (chains group the calls)
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,11 @@ class SequenceLayout:
             return torch.full((self.batch,), self.steps, dtype=torch.int64)
         return self.lengths_cpu.clone()
 
+    def valid_steps(self) -> Tensor:
+        """``(T, B)`` bool on the CPU, True where step t < L_b."""
+        time = torch.arange(self.steps).unsqueeze(1)  # (T, 1)
+        return time < self.lengths().unsqueeze(0)
+
     def padding(self) -> Tensor | None:
         """``(T, B, 1)`` bool, True at padded steps (the same in time and scan order)."""
         if self.lengths_cpu is None:

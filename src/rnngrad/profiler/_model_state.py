@@ -1,10 +1,11 @@
 """Find the recurrent submodules of a user's model, and leave the model exactly as found.
 
-Supported: ``torch.nn.RNN`` (tanh, relu), ``torch.nn.LSTM`` (with or without proj_size) and
-``torch.nn.GRU``, and subclasses that do not override ``forward``; rnngrad's diagonal modules
-``MinGRU``, ``MinLSTM`` and ``LRU``. Cells (``nn.RNNCell``,
-``nn.LSTMCell``, ``nn.GRUCell``) and custom recurrent modules run their time loop in the user's
-Python code, which profile cannot take over; they are reported, not profiled.
+Supported, with subclasses that do not override ``forward``: the fused ``torch.nn.RNN`` (tanh,
+relu), ``torch.nn.LSTM`` (with or without proj_size) and ``torch.nn.GRU``; rnngrad's diagonal
+modules ``MinGRU``, ``MinLSTM`` and ``LRU``; and cells that step in the user's loop,
+``torch.nn.RNNCell``, ``LSTMCell``, ``GRUCell`` and rnngrad's cells. Other recurrent modules
+(a subclass that overrides ``forward``) are reported, not profiled; their recurrence can be
+marked with ``rnngrad.track``.
 """
 
 from __future__ import annotations
@@ -15,45 +16,56 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from rnngrad.cells import DiagonalCell, GRUCell, LSTMCell, RNNCell
+from rnngrad.cells import LRUCell, MinGRUCell, MinLSTMCell
 from rnngrad.diagonal_modules import DiagonalStack
 from rnngrad.errors import InputError
 
-SUPPORTED_TYPES = (nn.LSTM, nn.GRU, nn.RNN, DiagonalStack)
+SEQUENCE_TYPES = (nn.LSTM, nn.GRU, nn.RNN, DiagonalStack)  # one call runs a whole sequence
+CELL_TYPES = (nn.RNNCell, nn.LSTMCell, nn.GRUCell, RNNCell, LSTMCell, GRUCell, MinGRUCell, MinLSTMCell,
+              LRUCell, DiagonalCell)  # one call is one step
 SUPPORTED_TEXT = ("torch.nn.RNN (tanh or relu), torch.nn.LSTM (proj_size allowed), torch.nn.GRU, "
-                  "or rnngrad.MinGRU, MinLSTM or LRU")
+                  "rnngrad.MinGRU, MinLSTM or LRU, or a cell (torch.nn.RNNCell, LSTMCell, GRUCell, "
+                  "rnngrad's cells)")
 
 
 def is_profiled(module: nn.Module) -> bool:
     """True for a module that :func:`~rnngrad.profiler.profile` records (a supported type whose
     ``forward`` is the type's own)."""
-    base = next((kind for kind in SUPPORTED_TYPES if isinstance(module, kind)), None)
+    base = next((kind for kind in SEQUENCE_TYPES + CELL_TYPES if isinstance(module, kind)), None)
     return base is not None and type(module).forward is base.forward
 
 
-def find_recurrent_modules(model: nn.Module) -> tuple[list[tuple[str, nn.Module]], list[str]]:
-    """``([(qualified name, module)] supported, ["name (Class)"] unsupported)``.
+def is_cell(module: nn.Module) -> bool:
+    """True for a profiled module that runs one step per call."""
+    return isinstance(module, CELL_TYPES)
 
-    Raises :class:`InputError` when the model has no supported recurrent module.
-    """
+
+def find_recurrent_modules(model: nn.Module) -> tuple[list[tuple[str, nn.Module]], list[str]]:
+    """``([(qualified name, module)] supported, ["name (Class)"] unsupported)``."""
     supported: list[tuple[str, nn.Module]] = []
     unsupported: list[str] = []
     for name, module in model.named_modules():
         if is_profiled(module):
             supported.append((name, module))
-        elif isinstance(module, (nn.RNNBase, nn.RNNCellBase)):
+        elif isinstance(module, (nn.RNNBase, nn.RNNCellBase) + CELL_TYPES + SEQUENCE_TYPES):
             unsupported.append(f"{name or '<model>'} ({type(module).__name__})")
-    if supported:
-        return supported, unsupported
+    return supported, unsupported
+
+
+def nothing_recorded(model: nn.Module, unsupported: list[str]) -> InputError:
+    """The error for a forward pass that called no supported module and no ``track``."""
     model_class = type(model).__name__
     if unsupported:
-        raise InputError(
-            f"model: expected {SUPPORTED_TEXT} inside the model, got {model_class} whose only "
-            f"recurrent modules are unsupported: {', '.join(unsupported)}. Cells and custom "
-            f"recurrent modules loop over time in Python; use the fused torch.nn modules instead"
+        return InputError(
+            f"model: expected {SUPPORTED_TEXT} called in the forward pass, got {model_class} whose "
+            f"only recurrent modules are unsupported: {', '.join(unsupported)} (they override "
+            f"forward); mark their state with rnngrad.track(name, state) to profile them"
         )
-    raise InputError(
-        f"model: expected a module that is or contains {SUPPORTED_TEXT}, "
-        f"got {model_class} with no recurrent module"
+    return InputError(
+        f"model: expected a module that is or contains {SUPPORTED_TEXT} and calls it in its forward "
+        f"pass (or a state marked with rnngrad.track), got {model_class} with no recurrent module "
+        f"called in its forward pass"
     )
 
 

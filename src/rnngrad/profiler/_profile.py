@@ -1,9 +1,12 @@
-"""``profile``: one forward and one backward pass that record dL/dh_t inside fused RNNs.
+"""``profile``: one forward and one backward pass that record dL/dh_t inside recurrent models.
 
 While profiling, each supported recurrent submodule's ``forward`` is replaced on the instance
-(restored in ``finally``) by :func:`~rnngrad.profiler._recurrent_forward.profiled_forward`,
-which computes the same function layer by layer through recording autograd functions.
-Everything outside the recurrent modules (embeddings, decoders, the loss) stays plain autograd.
+(restored in ``finally``): a fused module's by
+:func:`~rnngrad.profiler._recurrent_forward.profiled_forward`, which computes the same function
+layer by layer through recording autograd functions; a cell's by
+:func:`~rnngrad.profiler._steps.profiled_cell_forward`, its own step plus hooks on the state it
+returns. ``rnngrad.track`` records while the pass runs. Everything else (embeddings, decoders,
+the loss) stays plain autograd.
 """
 
 from __future__ import annotations
@@ -20,9 +23,11 @@ from rnngrad.errors import InputError
 from rnngrad._denormals import flushing_denormals
 from rnngrad.diagonal_modules import DiagonalStack
 from rnngrad.profiler._diagonal_forward import profiled_diagonal_forward
-from rnngrad.profiler._model_state import ModelSnapshot, find_recurrent_modules
+from rnngrad.profiler._model_state import ModelSnapshot, find_recurrent_modules, is_cell, nothing_recorded
 from rnngrad.profiler._recorder import Recorder
 from rnngrad.profiler._recurrent_forward import profiled_forward
+from rnngrad.profiler._steps import profiled_cell_forward
+from rnngrad.profiler._tracking import tracking
 from rnngrad.profiler.gradient_profile import GradientProfile
 
 
@@ -36,8 +41,11 @@ def profile(
 
     Args:
         model: an ``nn.Module`` that is or contains, at any depth, ``torch.nn.RNN`` (tanh or
-            relu), ``torch.nn.LSTM`` (proj_size allowed), ``torch.nn.GRU`` or rnngrad's
-            ``MinGRU``, ``MinLSTM`` and ``LRU`` modules, each called once per forward.
+            relu), ``torch.nn.LSTM`` (proj_size allowed), ``torch.nn.GRU``, rnngrad's
+            ``MinGRU``, ``MinLSTM`` and ``LRU`` modules, or cells (``torch.nn.RNNCell``,
+            ``LSTMCell``, ``GRUCell``, rnngrad's cells), called any number of times (each
+            module's calls form chains, see :class:`GradientProfile`); or whose forward marks
+            a custom recurrence with :func:`rnngrad.track`.
         inputs: the positional arguments, ``model(*inputs)``; a lone Tensor or PackedSequence
             is taken as ``(inputs,)``.
         loss_fn: ``loss_fn(output) -> scalar tensor``.
@@ -77,6 +85,9 @@ def profile(
             f"loss_fn: expected a callable loss_fn(output) -> scalar tensor, got {type(loss_fn).__name__}"
         )
     supported, unsupported = find_recurrent_modules(model)
+    forwards = {name: profiled_cell_forward if is_cell(module) else
+                profiled_diagonal_forward if isinstance(module, DiagonalStack) else profiled_forward
+                for name, module in supported}
 
     recorder = Recorder()
     anchor = torch.zeros((), requires_grad=True)  # makes every recording backward run
@@ -84,17 +95,20 @@ def profile(
     completed = False
     try:
         for name, module in supported:
-            forward = profiled_diagonal_forward if isinstance(module, DiagonalStack) else profiled_forward
-            module.forward = functools.partial(forward, module, name, recorder, anchor, accumulate_grad)
+            module.forward = functools.partial(forwards[name], module, name, recorder, anchor, accumulate_grad)
         with torch.enable_grad(), flushing_denormals():
-            loss = _scalar_loss(loss_fn(model(*inputs)))
+            with tracking(recorder, set(forwards)):
+                output = model(*inputs)
+            if recorder.empty:
+                raise nothing_recorded(model, unsupported)
+            loss = _scalar_loss(loss_fn(output))
             loss_value = float(loss.detach())
             if not math.isfinite(loss_value):
                 recorder.mark_nonfinite("loss")
             if accumulate_grad:
                 loss.backward()
-            else:
-                torch.autograd.grad(loss, [anchor], allow_unused=True)
+            else:  # only what the recorded gradients need: no parameter's gradient
+                torch.autograd.grad(loss, [anchor, *recorder.hooked_states], allow_unused=True)
         completed = True
     finally:
         snapshot.restore(grads=not (accumulate_grad and completed))

@@ -1,9 +1,10 @@
 """Collects what one profiled forward and backward pass produce, then builds the profile.
 
-The forward registers each recurrent module as it is called (that order is ``modules``) and
-the forget-gate statistics of each LSTM layer; the reverse scans hand in δh_t and δc_t; any
-check may mark the first inf/NaN. Layers the backward never reached (the loss does not depend
-on them) get zero gradients.
+The forward registers each call of a recurrent module (fused module, cell or ``track`` step)
+as it happens; :class:`~rnngrad.profiler._chains.Chains` decides which chain it continues.
+The layer scans and the state hooks hand in δh_t and δc_t per call; any check may mark the
+first inf/NaN. At :meth:`Recorder.build` each chain's calls are concatenated along time. Calls
+the backward never reached (the loss does not depend on them) get zero gradients.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
-from rnngrad.errors import InputError
+from rnngrad.profiler._chains import Chains
 from rnngrad.profiler._layer_io import LayerKey, LayerSpec
 from rnngrad.profiler._layout import SequenceLayout
 from rnngrad.profiler.gradient_profile import (
@@ -25,45 +26,63 @@ from rnngrad.profiler.gradient_profile import (
 
 
 @dataclass
-class _ModuleCall:
-    record: ModuleRecord
+class _Call:
+    """One call of a recurrent module: its sizes and where it sits in its chain."""
+
+    kind: str
+    num_layers: int
+    num_directions: int
     layout: SequenceLayout
     hidden_shape: tuple[int, int, int]  # (T, B, H_out)
-    cell_shape: tuple[int, int, int] | None  # (T, B, H), LSTM only
+    cell_shape: tuple[int, int, int] | None  # (T, B, H) when the state has a cell part
     dtype: torch.dtype
     device: torch.device
+    chain: int  # index of its chain among the module's chains
+    offset: int  # its first time step within the chain
+
+
+@dataclass
+class _Mark:
+    quantity: str
+    key: LayerKey | None
+    step: int | None
 
 
 class Recorder:
     """Receives the records of one profiled pass; :meth:`build` turns them into a profile."""
 
     def __init__(self) -> None:
-        self._calls: dict[str, _ModuleCall] = {}
+        self.chains = Chains()
+        self._calls: dict[str, list[_Call]] = {}
         self._forget: dict[LayerKey, tuple[Tensor, Tensor]] = {}
-        self._grads: dict[LayerKey, tuple[Tensor, Tensor | None]] = {}
-        self._nonfinite: NonFiniteMark | None = None
+        self._grads: dict[LayerKey, list[Tensor | None]] = {}  # [δh, δc]
+        self._nonfinite: _Mark | None = None
+        self.hooked_states: list[Tensor] = []  # every state tensor whose gradient a hook records
 
-    def begin_module(self, name: str, module: nn.Module, layout: SequenceLayout,
-                     dtype: torch.dtype, device: torch.device) -> None:
-        """Register a recurrent module's call; a second call of the same module is refused."""
-        if name in self._calls:
-            raise InputError(
-                f"model: expected each recurrent module to be called once per forward pass, but "
-                f"{name or type(module).__name__!r} was called again; profile one call at a time"
-            )
-        # a torch.nn RNN/LSTM/GRU (its mode, proj_size, bidirectional) or a diagonal module
-        kind = getattr(module, "mode", type(module).__name__)
-        hidden_out = getattr(module, "proj_size", 0) or module.hidden_size
-        directions = 2 if getattr(module, "bidirectional", False) else 1
+    @property
+    def empty(self) -> bool:
+        """True while no recurrent call has been recorded."""
+        return not self._calls
+
+    def begin_call(self, name: str, kind: str, num_layers: int, num_directions: int,
+                   layout: SequenceLayout, hidden_out: int, cell_size: int | None,
+                   dtype: torch.dtype, device: torch.device, initial: tuple[Tensor | None, ...]) -> int:
+        """Register one call of module ``name``; returns its call index (for :class:`LayerKey`).
+
+        ``initial`` is the state the call received (``()`` for none): the call continues the
+        chain whose last call returned exactly these tensors, else starts a new chain.
+        """
+        calls = self._calls.setdefault(name, [])
         steps, batch = layout.steps, layout.batch
-        self._calls[name] = _ModuleCall(
-            ModuleRecord(name, kind, module.num_layers, directions, layout.lengths()),
-            layout,
-            (steps, batch, hidden_out),
-            (steps, batch, module.hidden_size) if kind == "LSTM" else None,
-            dtype,
-            device,
-        )
+        chain, offset = self.chains.place(name, initial, len(calls), steps, (batch, hidden_out, cell_size))
+        calls.append(_Call(kind, num_layers, num_directions, layout, (steps, batch, hidden_out),
+                           None if cell_size is None else (steps, batch, cell_size), dtype, device,
+                           chain, offset))
+        return len(calls) - 1
+
+    def end_call(self, name: str, call: int, final: tuple[Tensor, ...]) -> None:
+        """The state the call returned: a later call that receives it continues the chain."""
+        self.chains.close(name, self._calls[name][call].chain, final)
 
     def record_forget_gates(self, spec: LayerSpec, unit_mean: Tensor, log_product: Tensor) -> None:
         """Forget-gate statistics in scan order (``_summaries.forget_gate_statistics``): the mean
@@ -73,34 +92,71 @@ class Recorder:
         valid_rows = layout.batch if layout.full else (~layout.padding().squeeze(2)).sum(1).clamp_min(1)
         self._forget[spec.key] = (unit_mean.sum(1) / valid_rows, log_product)
 
-    def record_backward(self, key: LayerKey, hidden_grad: Tensor, cell_grad: Tensor | None) -> None:
-        """δh_t ``(T, B, H_out)`` and δc_t ``(T, B, H)`` in time order."""
-        self._grads[key] = (hidden_grad, cell_grad)
+    def record_backward(self, key: LayerKey, hidden_grad: Tensor | None, cell_grad: Tensor | None) -> None:
+        """δh_t ``(T, B, H_out)`` and δc_t ``(T, B, H)`` of one call, in time order; a None
+        leaves what an earlier record gave (state hooks hand in h and c separately)."""
+        slots = self._grads.setdefault(key, [None, None])
+        for index, grad in enumerate((hidden_grad, cell_grad)):
+            if grad is not None:
+                slots[index] = grad
 
     def mark_nonfinite(self, quantity: str, key: LayerKey | None = None, step: int | None = None) -> None:
-        """Keep the first inf/NaN seen; later ones are consequences."""
+        """Keep the first inf/NaN seen (``step`` within the call); later ones are consequences."""
         if self._nonfinite is None:
-            if key is None:
-                self._nonfinite = NonFiniteMark(quantity)
-            else:
-                self._nonfinite = NonFiniteMark(quantity, key.module, key.layer, key.direction, step)
+            self._nonfinite = _Mark(quantity, key, step)
 
     def build(self, loss: float, unsupported_modules: list[str]) -> GradientProfile:
-        """The profile of everything recorded."""
+        """The profile of everything recorded: per module, one record per chain."""
         modules = []
-        for name, call in self._calls.items():
-            record = call.record
-            for layer in range(record.num_layers):
-                for direction in range(record.num_directions):
-                    key = LayerKey(name, layer, direction)
+        for name, calls in self._calls.items():
+            for chain, members in enumerate(self.chains.members(name)):
+                modules.append(self._chain_record(name, chain, [(index, calls[index]) for index in members]))
+        return GradientProfile(modules, loss, self._built_mark(), unsupported_modules)
+
+    def _chain_record(self, name: str, chain: int, calls: list[tuple[int, _Call]]) -> ModuleRecord:
+        first = calls[0][1]
+        valid = None
+        if len(calls) == 1:
+            lengths = first.layout.lengths()
+        else:  # a step is valid where its call's sequence had it
+            valid = torch.cat([call.layout.valid_steps() for _, call in calls])  # (T, B)
+            lengths = valid.sum(0)
+        record = ModuleRecord(name, first.kind, first.num_layers, first.num_directions, lengths,
+                              call=chain, num_calls=len(calls), valid=valid)
+        for layer in range(first.num_layers):
+            for direction in range(first.num_directions):
+                hidden, cell, means, logs = [], [], [], []
+                for index, call in calls:
+                    key = LayerKey(name, layer, direction, index)
                     hidden_grad, cell_grad = self._grads.get(key, (None, None))
-                    if hidden_grad is None:  # the loss does not depend on this layer
-                        hidden_grad = torch.zeros(call.hidden_shape, dtype=call.dtype, device=call.device)
-                        if call.cell_shape is not None:
-                            cell_grad = torch.zeros(call.cell_shape, dtype=call.dtype, device=call.device)
-                    step_mean, log_product = self._forget.get(key, (None, None))
-                    record.layers[(layer, direction)] = LayerRecord(
-                        hidden_grad, cell_grad, step_mean, log_product
-                    )
-            modules.append(record)
-        return GradientProfile(modules, loss, self._nonfinite, unsupported_modules)
+                    hidden.append(_or_zeros(hidden_grad, call.hidden_shape, call))
+                    if call.cell_shape is not None:
+                        cell.append(_or_zeros(cell_grad, call.cell_shape, call))
+                    if key in self._forget:
+                        means.append(self._forget[key][0])
+                        logs.append(self._forget[key][1])
+                record.layers[(layer, direction)] = LayerRecord(
+                    _cat(hidden), _cat(cell) if cell else None,
+                    _cat(means) if len(means) == len(calls) else None,
+                    torch.stack(logs).sum(0) if len(logs) == len(calls) else None,
+                )
+        return record
+
+    def _built_mark(self) -> NonFiniteMark | None:
+        mark = self._nonfinite
+        if mark is None:
+            return None
+        if mark.key is None:
+            return NonFiniteMark(mark.quantity)
+        call = self._calls[mark.key.module][mark.key.call]
+        step = None if mark.step is None else call.offset + mark.step
+        return NonFiniteMark(mark.quantity, mark.key.module, mark.key.layer, mark.key.direction, step,
+                             call.chain)
+
+
+def _or_zeros(grad: Tensor | None, shape: tuple[int, int, int], call: _Call) -> Tensor:
+    return torch.zeros(shape, dtype=call.dtype, device=call.device) if grad is None else grad
+
+
+def _cat(parts: list[Tensor]) -> Tensor:
+    return parts[0] if len(parts) == 1 else torch.cat(parts)

@@ -72,8 +72,11 @@ def profiled_forward(module: nn.RNNBase, name: str, recorder: Recorder, anchor: 
 
     layout = SequenceLayout(steps, batch, lengths, x.device)
     order = PackedOrder(input, steps, batch, x.device) if packed else None
-    recorder.begin_module(name, module, layout, x.dtype, x.device)
     directions = 2 if module.bidirectional else 1
+    call = recorder.begin_call(
+        name, module.mode, module.num_layers, directions, layout, module.proj_size or module.hidden_size,
+        module.hidden_size if module.mode == "LSTM" else None, x.dtype, x.device, _received(hx),
+    )
     final_h, final_c = [], []
     layer_input = x
     for layer in range(module.num_layers):
@@ -84,7 +87,7 @@ def profiled_forward(module: nn.RNNBase, name: str, recorder: Recorder, anchor: 
             w_ih, w_hh = getattr(module, "weight_ih" + suffix), getattr(module, "weight_hh" + suffix)
             b_ih = getattr(module, "bias_ih" + suffix) if module.bias else None
             b_hh = getattr(module, "bias_hh" + suffix) if module.bias else None
-            spec = LayerSpec(LayerKey(name, layer, direction), layout, recorder, weight_grads)
+            spec = LayerSpec(LayerKey(name, layer, direction, call), layout, recorder, weight_grads)
             if module.mode == "LSTM":
                 w_hr = getattr(module, "weight_hr" + suffix) if module.proj_size > 0 else None
                 output, h_n, c_n = LSTMLayer.apply(
@@ -114,7 +117,15 @@ def profiled_forward(module: nn.RNNBase, name: str, recorder: Recorder, anchor: 
             output = layer_input.squeeze(1)  # (T, H_out·D)
             h_n = h_n.squeeze(1)
             c_n = None if c_n is None else c_n.squeeze(1)
+    recorder.end_call(name, call, (h_n,) if c_n is None else (h_n, c_n))
     return (output, (h_n, c_n)) if c_n is not None else (output, h_n)
+
+
+def _received(hx) -> tuple:
+    """The state tensors a call received, as given (``()`` for none): they pick its chain."""
+    if hx is None:
+        return ()
+    return tuple(hx) if isinstance(hx, (tuple, list)) else (hx,)
 
 
 def _inter_layer_dropout(layer_output: Tensor, p: float, order: PackedOrder | None) -> Tensor:

@@ -17,7 +17,7 @@ from torch import Tensor
 from rnngrad.errors import InputError
 
 _DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32,
-           "float64": torch.float64, "int64": torch.int64}
+           "float64": torch.float64, "int64": torch.int64, "bool": torch.bool}
 _NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
 

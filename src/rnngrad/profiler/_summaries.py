@@ -31,28 +31,37 @@ def valid_steps(steps: int, lengths: Tensor) -> Tensor:
 
 
 def step_norms(hidden_grad: Tensor) -> Tensor:
-    """(1): ``(T, B)`` Euclidean norm of δh_t per sequence, from ``(T, B, H)``."""
-    return torch.linalg.vector_norm(hidden_grad, dim=2)
+    """(1): ``(T, B)`` float64 Euclidean norm of δh_t per sequence, from ``(T, B, H)``.
+
+    Float64, so a float32 gradient of 1e-23 has norm 1e-23, not 0 (its square, 1e-46, is below
+    float32's smallest number)."""
+    wide = hidden_grad.to(torch.complex128) if hidden_grad.is_complex() else hidden_grad.double()  # LRU: complex
+    return torch.linalg.vector_norm(wide, dim=2)
 
 
-def mean_over_valid(per_step: Tensor, lengths: Tensor) -> Tensor:
-    """``(T,)`` mean of a ``(T, B)`` tensor over the sequences valid at each step."""
-    valid = valid_steps(per_step.shape[0], lengths.to(per_step.device))  # (T, B)
+def mean_over_valid(per_step: Tensor, valid: Tensor) -> Tensor:
+    """``(T,)`` mean of a ``(T, B)`` tensor over the sequences valid at each step (``valid``
+    ``(T, B)`` bool)."""
+    valid = valid.to(per_step.device)
     total = torch.where(valid, per_step, torch.zeros_like(per_step)).sum(1)  # (T,)
     return total / valid.sum(1).clamp_min(1).to(per_step.dtype)
 
 
-def norms_by_lag(hidden_grad: Tensor, lengths: Tensor, direction: int) -> Tensor:
-    """(2)-(3): ``(T,)`` float64 mean gradient norm by lag k."""
-    wide = hidden_grad.to(torch.complex128) if hidden_grad.is_complex() else hidden_grad.double()  # LRU: complex
-    norms = step_norms(wide)  # (T, B), real
-    steps = norms.shape[0]
-    lengths = lengths.to(norms.device)
-    if direction == 0:
-        time = torch.arange(steps, device=norms.device).unsqueeze(1)  # (T, 1)
-        lag_to_time = torch.where(time < lengths, lengths - 1 - time, time)  # (T, B)  (2)
-        norms = norms.gather(0, lag_to_time)  # row k holds lag k
-    return mean_over_valid(norms, lengths)  # (3)
+def norms_by_lag(hidden_grad: Tensor, valid: Tensor, direction: int) -> Tensor:
+    """(2)-(3): ``(T,)`` float64 mean gradient norm by lag k.
+
+    The lag of a valid step counts the valid steps of its sequence after it (direction 0) or
+    before it (direction 1); with lengths, that is (2)."""
+    norms = step_norms(hidden_grad)  # (T, B), real
+    steps, batch = norms.shape
+    valid = valid.to(norms.device)
+    counted = valid.long()
+    before = counted.cumsum(0) - counted  # valid steps before t
+    lag = (counted.sum(0, keepdim=True) - 1 - before) if direction == 0 else before  # (T, B)  (2)
+    lag = torch.where(valid, lag, torch.full_like(lag, steps))  # invalid steps go to row T
+    by_lag = norms.new_zeros(steps + 1, batch).scatter_(0, lag, norms)[:steps]  # row k holds lag k
+    lengths = counted.sum(0)  # (B,)
+    return mean_over_valid(by_lag, valid_steps(steps, lengths))  # (3)
 
 
 def decay_rate(by_lag: Tensor) -> float:
@@ -107,7 +116,7 @@ def step_unit_means(gate_sums: Tensor, units: int, padding: Tensor | None) -> Te
     return means
 
 
-def mean_forget_gate(step_mean: Tensor, lengths: Tensor) -> float:
-    """(6) from the per-step means ``(T,)`` and the lengths ``(B,)``."""
-    counts = valid_steps(step_mean.shape[0], lengths.to(step_mean.device)).sum(1)  # (T,)
+def mean_forget_gate(step_mean: Tensor, valid: Tensor) -> float:
+    """(6) from the per-step means ``(T,)`` and the valid steps ``(T, B)``."""
+    counts = valid.to(step_mean.device).sum(1)  # (T,)
     return float((step_mean * counts).sum() / counts.sum())

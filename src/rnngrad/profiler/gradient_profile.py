@@ -12,6 +12,12 @@ Conventions (the same for every module kind):
   outputs to upper layers and to the loss, and through h_n. For an LSTM with proj_size > 0, h is
   the projected state (size proj_size); ``cell_grad`` = dL/dc_t (size hidden_size).
 - Padded steps of a PackedSequence hold zeros; ``lengths(name)`` gives each sequence's length.
+- A module called several times in one forward pass (a decoder loop, a cell loop, a module
+  applied to two sequences) has one record per CHAIN (``_chains``): calls that pass on the state
+  the previous one returned share one time axis, concatenated in call order; ``calls(name)``
+  counts the chains and every accessor takes ``call`` (default 0). A cell's call is one step;
+  ``rnngrad.track`` appends one step per call. ``hidden_grad`` is then the total gradient at the
+  state that call returned (at the tracked state, for ``track``).
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ from rnngrad.profiler._serialization import (
 )
 
 FORMAT = "rnngrad.GradientProfile"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: chains (call, num_calls, valid); 1 is still read
 
 
 @dataclass(frozen=True)
@@ -44,11 +50,12 @@ class NonFiniteMark:
     module: str | None = None  # qualified module name; None for the loss
     layer: int | None = None
     direction: int | None = None
-    step: int | None = None  # time index t of the first non-finite entry
+    step: int | None = None  # time index t of the first non-finite entry, within its chain
+    call: int | None = None  # which chain of the module
 
     def to_dict(self) -> dict[str, Any]:
         return {"quantity": self.quantity, "module": self.module, "layer": self.layer,
-                "direction": self.direction, "step": self.step}
+                "direction": self.direction, "step": self.step, "call": self.call}
 
 
 @dataclass
@@ -63,14 +70,25 @@ class LayerRecord:
 
 @dataclass
 class ModuleRecord:
-    """One recurrent submodule as the forward pass met it."""
+    """One chain of one recurrent submodule as the forward pass met it."""
 
-    name: str  # qualified name, "" for the model itself
-    kind: str  # torch's mode: "LSTM", "GRU", "RNN_TANH" or "RNN_RELU"; or "MinGRU", "MinLSTM", "LRU"
+    name: str  # qualified name, "" for the model itself; the name given to track
+    kind: str  # torch's mode: "LSTM", "GRU", "RNN_TANH" or "RNN_RELU"; "MinGRU", "MinLSTM", "LRU";
+    #            a cell's class name ("LSTMCell", ...); "track"
     num_layers: int
     num_directions: int
-    lengths: Tensor  # (B,) int64 sequence lengths (T for unpadded input)
+    lengths: Tensor  # (B,) int64 valid steps per sequence (T for unpadded input)
     layers: dict[tuple[int, int], LayerRecord] = field(default_factory=dict)  # (layer, direction)
+    call: int = 0  # index of this chain among the module's chains
+    num_calls: int = 1  # module calls (cell or track steps) in the chain
+    valid: Tensor | None = None  # (T, B) bool valid steps when not t < L_b (packed calls chained)
+
+    def valid_steps(self) -> Tensor:
+        """``(T, B)`` bool, True at the steps each sequence has."""
+        if self.valid is not None:
+            return self.valid
+        steps = next(iter(self.layers.values())).hidden_grad.shape[0] if self.layers else 0
+        return _summaries.valid_steps(steps, self.lengths)
 
 
 class GradientProfile:
@@ -78,7 +96,9 @@ class GradientProfile:
 
     def __init__(self, modules: list[ModuleRecord], loss: float,
                  nonfinite: NonFiniteMark | None = None, unsupported_modules: list[str] | None = None):
-        self._modules = {record.name: record for record in modules}
+        self._modules: dict[str, list[ModuleRecord]] = {}
+        for record in modules:
+            self._modules.setdefault(record.name, []).append(record)
         self.loss = loss  # the loss value of the profiled pass
         self.nonfinite = nonfinite  # first inf/NaN, or None
         self.unsupported_modules = list(unsupported_modules or [])  # recurrent but not profiled
@@ -88,15 +108,29 @@ class GradientProfile:
         """Qualified names of the profiled recurrent submodules, in forward order."""
         return list(self._modules)
 
-    def module(self, name: str) -> ModuleRecord:
-        """The record of one module (kind, layers, directions, lengths)."""
+    def calls(self, name: str) -> int:
+        """The number of chains of module ``name`` (1 for a module called once)."""
+        return len(self._chains_of(name))
+
+    def module(self, name: str, call: int = 0) -> ModuleRecord:
+        """The record of one chain of a module (kind, layers, directions, lengths)."""
+        chains = self._chains_of(name)
+        if not isinstance(call, int) or isinstance(call, bool) or not 0 <= call < len(chains):
+            raise InputError(f"call: expected a chain index in 0..{len(chains) - 1} for {name!r}, got {call!r}")
+        return chains[call]
+
+    def _chains_of(self, name: str) -> list[ModuleRecord]:
         if name not in self._modules:
             raise InputError(f"name: expected one of {self.modules}, got {name!r}")
         return self._modules[name]
 
-    def layer(self, name: str | None, layer: int = 0, direction: int = 0) -> LayerRecord:
-        """The record of one layer and direction; name None means the first module."""
-        record = self.module(self.modules[0] if name is None and self._modules else name)
+    def records(self) -> list[ModuleRecord]:
+        """Every chain's record: modules in forward order, each module's chains in order."""
+        return [record for chains in self._modules.values() for record in chains]
+
+    def layer(self, name: str | None, layer: int = 0, direction: int = 0, call: int = 0) -> LayerRecord:
+        """The record of one layer and direction of one chain; name None means the first module."""
+        record = self.module(self.modules[0] if name is None and self._modules else name, call)
         if (layer, direction) not in record.layers:
             raise InputError(
                 f"layer, direction: expected layer in 0..{record.num_layers - 1} and direction in "
@@ -104,62 +138,64 @@ class GradientProfile:
             )
         return record.layers[(layer, direction)]
 
-    def hidden_grad(self, name: str, layer: int = 0, direction: int = 0) -> Tensor:
+    def hidden_grad(self, name: str, layer: int = 0, direction: int = 0, call: int = 0) -> Tensor:
         """dL/dh_t, ``(T, B, H_out)``, time-major, zeros at padded steps."""
-        return self.layer(name, layer, direction).hidden_grad
+        return self.layer(name, layer, direction, call).hidden_grad
 
-    def cell_grad(self, name: str, layer: int = 0, direction: int = 0) -> Tensor | None:
-        """dL/dc_t, ``(T, B, H)`` for an LSTM; None for RNN and GRU."""
-        return self.layer(name, layer, direction).cell_grad
+    def cell_grad(self, name: str, layer: int = 0, direction: int = 0, call: int = 0) -> Tensor | None:
+        """dL/dc_t, ``(T, B, H)`` for an LSTM (and an LSTM cell, a tracked ``(h, c)``); else None."""
+        return self.layer(name, layer, direction, call).cell_grad
 
-    def lengths(self, name: str) -> Tensor:
-        """``(B,)`` sequence lengths of the module's input."""
-        return self.module(name).lengths
+    def lengths(self, name: str, call: int = 0) -> Tensor:
+        """``(B,)`` valid steps per sequence of the chain's input."""
+        return self.module(name, call).lengths
 
     # summaries ---------------------------------------------------------------------------
 
-    def hidden_grad_norm(self, name: str | None = None, layer: int = 0, direction: int = 0) -> Tensor:
+    def hidden_grad_norm(self, name: str | None = None, layer: int = 0, direction: int = 0, call: int = 0) -> Tensor:
         """``(T, B)`` per-step norms ‖dL/dh_t‖ per sequence (``_summaries`` (1))."""
-        return _summaries.step_norms(self.layer(name, layer, direction).hidden_grad)
+        return _summaries.step_norms(self.layer(name, layer, direction, call).hidden_grad)
 
-    def mean_hidden_grad_norm(self, name: str | None = None, layer: int = 0, direction: int = 0) -> Tensor:
+    def mean_hidden_grad_norm(self, name: str | None = None, layer: int = 0, direction: int = 0, call: int = 0) -> Tensor:
         """``(T,)`` per-step norm ‖dL/dh_t‖, mean over the sequences valid at t."""
-        norms = self.hidden_grad_norm(name, layer, direction)
-        return _summaries.mean_over_valid(norms, self._lengths_of(name).to(norms.device))
+        norms = self.hidden_grad_norm(name, layer, direction, call)
+        return _summaries.mean_over_valid(norms, self._valid(name, call))
 
-    def hidden_grad_norm_by_lag(self, name: str | None = None, layer: int = 0, direction: int = 0) -> Tensor:
+    def hidden_grad_norm_by_lag(self, name: str | None = None, layer: int = 0, direction: int = 0, call: int = 0) -> Tensor:
         """``(T,)`` mean norm by lag k back through the recurrence (``_summaries`` (2)-(3))."""
-        record = self.layer(name, layer, direction)
-        return _summaries.norms_by_lag(record.hidden_grad, self._lengths_of(name), direction)
+        record = self.layer(name, layer, direction, call)
+        return _summaries.norms_by_lag(record.hidden_grad, self._valid(name, call), direction)
 
-    def decay_rate(self, name: str | None = None, layer: int = 0, direction: int = 0) -> float:
+    def decay_rate(self, name: str | None = None, layer: int = 0, direction: int = 0, call: int = 0) -> float:
         """Exponential decay rate per step of ‖dL/dh‖ back through time (> 0: vanishing)."""
-        return _summaries.decay_rate(self.hidden_grad_norm_by_lag(name, layer, direction))
+        return _summaries.decay_rate(self.hidden_grad_norm_by_lag(name, layer, direction, call))
 
     def memory_horizon(self, name: str | None = None, layer: int = 0, direction: int = 0,
-                       eps: float = 1e-2) -> int:
+                       eps: float = 1e-2, call: int = 0) -> int:
         """The largest lag over which the mean ‖dL/dh‖ stays ≥ eps × its peak."""
         if not eps > 0:
             raise InputError(f"eps: expected a positive number, got {eps!r}")
-        return _summaries.memory_horizon(self.hidden_grad_norm_by_lag(name, layer, direction), eps)
+        return _summaries.memory_horizon(self.hidden_grad_norm_by_lag(name, layer, direction, call), eps)
 
-    def mean_forget_gate(self, name: str | None = None, layer: int = 0, direction: int = 0) -> float:
+    def mean_forget_gate(self, name: str | None = None, layer: int = 0, direction: int = 0, call: int = 0) -> float:
         """Mean LSTM forget gate over valid steps, sequences and units."""
-        record = self._lstm_layer(name, layer, direction)
-        return _summaries.mean_forget_gate(record.forget_gate_step_mean, self._lengths_of(name))
+        record = self._lstm_layer(name, layer, direction, call)
+        return _summaries.mean_forget_gate(record.forget_gate_step_mean, self._valid(name, call))
 
-    def carousel_product(self, name: str | None = None, layer: int = 0, direction: int = 0) -> Tensor:
+    def carousel_product(self, name: str | None = None, layer: int = 0, direction: int = 0, call: int = 0) -> Tensor:
         """``(B, H)`` float64 ∏_t f_t over each sequence's valid steps (the carousel path)."""
-        return self._lstm_layer(name, layer, direction).forget_gate_log_product.exp()
+        return self._lstm_layer(name, layer, direction, call).forget_gate_log_product.exp()
 
-    def _lengths_of(self, name: str | None) -> Tensor:
-        return self.module(self.modules[0] if name is None else name).lengths
+    def _valid(self, name: str | None, call: int) -> Tensor:
+        return self.module(self.modules[0] if name is None else name, call).valid_steps()
 
-    def _lstm_layer(self, name: str | None, layer: int, direction: int) -> LayerRecord:
-        record = self.layer(name, layer, direction)
+    def _lstm_layer(self, name: str | None, layer: int, direction: int, call: int) -> LayerRecord:
+        record = self.layer(name, layer, direction, call)
         if record.forget_gate_step_mean is None:
-            kind = self.module(self.modules[0] if name is None else name).kind
-            raise InputError(f"name: expected an LSTM module for forget-gate summaries, got {kind}")
+            kind = self.module(self.modules[0] if name is None else name, call).kind
+            raise InputError(
+                f"name: expected a fused LSTM module for forget-gate summaries (torch.nn.LSTM), got {kind}"
+            )
         return record
 
     # JSON --------------------------------------------------------------------------------
@@ -167,7 +203,7 @@ class GradientProfile:
     def to_dict(self) -> dict[str, Any]:
         """Strict-JSON-ready dict holding everything (tensors moved to the CPU)."""
         modules = []
-        for record in self._modules.values():
+        for record in self.records():
             layers = [
                 {"layer": layer, "direction": direction,
                  "hidden_grad": tensor_to_json(item.hidden_grad),
@@ -178,7 +214,9 @@ class GradientProfile:
             ]
             modules.append({"name": record.name, "kind": record.kind,
                             "num_layers": record.num_layers, "num_directions": record.num_directions,
-                            "lengths": tensor_to_json(record.lengths), "layers": layers})
+                            "lengths": tensor_to_json(record.lengths), "layers": layers,
+                            "call": record.call, "num_calls": record.num_calls,
+                            "valid": tensor_to_json(record.valid)})
         return {"format": FORMAT, "version": FORMAT_VERSION, "loss": float_to_json(self.loss),
                 "nonfinite": None if self.nonfinite is None else self.nonfinite.to_dict(),
                 "unsupported_modules": self.unsupported_modules, "modules": modules}
@@ -190,12 +228,16 @@ class GradientProfile:
             raise InputError(
                 f"profile JSON: expected a dict with format {FORMAT!r}, got {type(data).__name__}"
             )
-        if data.get("version") != FORMAT_VERSION:
-            raise InputError(f"profile JSON: expected version {FORMAT_VERSION}, got {data.get('version')!r}")
+        if data.get("version") not in (1, FORMAT_VERSION):  # version 1: one call per module
+            raise InputError(
+                f"profile JSON: expected version 1 or {FORMAT_VERSION}, got {data.get('version')!r}"
+            )
         modules = []
         for item in data["modules"]:
             record = ModuleRecord(item["name"], item["kind"], int(item["num_layers"]),
-                                  int(item["num_directions"]), tensor_from_json(item["lengths"]))
+                                  int(item["num_directions"]), tensor_from_json(item["lengths"]),
+                                  call=int(item.get("call", 0)), num_calls=int(item.get("num_calls", 1)),
+                                  valid=tensor_from_json(item.get("valid")))
             for layer in item["layers"]:
                 record.layers[(int(layer["layer"]), int(layer["direction"]))] = LayerRecord(
                     tensor_from_json(layer["hidden_grad"]), tensor_from_json(layer["cell_grad"]),

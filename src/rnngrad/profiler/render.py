@@ -25,26 +25,28 @@ def summary(profile: GradientProfile, eps: float = HORIZON_EPS) -> dict[str, Any
     over sequences and units. Non-finite numbers become None.
     """
     layers = []
-    for name in profile.modules:
-        record = profile.module(name)
+    for record in profile.records():
+        name, call = record.name, record.call
         for (layer, direction), item in record.layers.items():
-            by_time = profile.mean_hidden_grad_norm(name, layer, direction).double().cpu()
-            by_lag = profile.hidden_grad_norm_by_lag(name, layer, direction).cpu()
+            by_time = profile.mean_hidden_grad_norm(name, layer, direction, call).double().cpu()
+            by_lag = profile.hidden_grad_norm_by_lag(name, layer, direction, call).cpu()
             entry: dict[str, Any] = {
                 "module": name,
                 "kind": record.kind,
+                "call": call,
+                "calls_in_chain": record.num_calls,
                 "layer": layer,
                 "direction": direction,
                 "steps": int(item.hidden_grad.shape[0]),
                 "batch": int(item.hidden_grad.shape[1]),
                 "mean_grad_norm_by_time": finite_list(by_time),
                 "mean_grad_norm_by_lag": finite_list(by_lag),
-                "decay_rate": finite_or_none(profile.decay_rate(name, layer, direction)),
-                "memory_horizon": profile.memory_horizon(name, layer, direction, eps=eps),
+                "decay_rate": finite_or_none(profile.decay_rate(name, layer, direction, call)),
+                "memory_horizon": profile.memory_horizon(name, layer, direction, eps=eps, call=call),
             }
             if item.forget_gate_step_mean is not None:
                 log10_product = item.forget_gate_log_product.mean().item() / math.log(10)
-                entry["mean_forget_gate"] = finite_or_none(profile.mean_forget_gate(name, layer, direction))
+                entry["mean_forget_gate"] = finite_or_none(profile.mean_forget_gate(name, layer, direction, call))
                 entry["log10_carousel_product"] = finite_or_none(log10_product)
             layers.append(entry)
     nonfinite = None if profile.nonfinite is None else profile.nonfinite.to_dict()
@@ -69,12 +71,13 @@ def save_plot(profile: GradientProfile, path: str | Path) -> None:
     figure = Figure(figsize=(7, 4), layout="constrained")
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
-    for name in profile.modules:
-        record = profile.module(name)
+    for record in profile.records():
+        name, call = record.name, record.call
         for layer, direction in record.layers:
-            norms = profile.mean_hidden_grad_norm(name, layer, direction).double().cpu()
+            norms = profile.mean_hidden_grad_norm(name, layer, direction, call).double().cpu()
             label = f"{name or record.kind} layer {layer}"
             label += " backward" if direction else ""
+            label += f" call {call}" if profile.calls(name) > 1 else ""
             axes.plot(range(len(norms)), norms.numpy(), label=label, marker=".", markersize=3)
     axes.set_yscale("log", nonpositive="mask")
     axes.set_xlabel("time step t")

@@ -382,3 +382,60 @@ def test_a_chain_index_out_of_range_names_the_valid_ones():
     result = profile(TwoSequences(), (torch.randn(3, 1, 3), torch.randn(3, 1, 3)), lambda y: y.sum())
     with pytest.raises(rnngrad.InputError, match=r"call: expected a chain index in 0..1 for 'lstm', got 2"):
         result.hidden_grad("lstm", call=2)
+
+
+def _epsilon_oracle(model, cell, inputs, loss_fn):
+    """dL/dε_t with a zero ε added to every state the cell returns (its own forward); for cells
+    whose state is one tensor (an ε on c after the step would miss the path c_t → h_t)."""
+    epsilons = []
+
+    def perturbed(x, state=None):
+        output = type(cell).forward(cell, x, state)
+        epsilons.append(torch.zeros_like(output, requires_grad=True))
+        return output + epsilons[-1]
+
+    cell.forward = perturbed
+    try:
+        loss = loss_fn(model(*inputs))
+    finally:
+        del cell.forward
+    return torch.stack(torch.autograd.grad(loss, epsilons))  # (T, B, H)
+
+
+def _nofg_lstm_oracle(cell, x, loss_fn):
+    """The 1997 LSTM (no forget gate) by hand, ε^h and ε^c inside each step: c_t = c_{t−1} +
+    i_t g_t + ε^c_t, h_t = o_t tanh(c_t) + ε^h_t (rnngrad.LSTMCell's gate layout i, f, g, o)."""
+    batch, steps, size = x.shape[0], x.shape[1], cell.hidden_size
+    eps_h = x.new_zeros(steps, batch, size, requires_grad=True)
+    eps_c = x.new_zeros(steps, batch, size, requires_grad=True)
+    h = c = x.new_zeros(batch, size)
+    outputs = []
+    for t in range(steps):
+        gates = x[:, t] @ cell.weight_ih.T + cell.bias_ih + h @ cell.weight_hh.T + cell.bias_hh
+        i, _, g, o = gates.chunk(4, 1)
+        c = c + torch.sigmoid(i) * torch.tanh(g) + eps_c[t]
+        h = torch.sigmoid(o) * torch.tanh(c) + eps_h[t]
+        outputs.append(h)
+    return torch.autograd.grad(loss_fn((torch.stack(outputs, 1),)), (eps_h, eps_c))
+
+
+@pytest.mark.parametrize("kind", ["lstm-nofg", "rnn-sigmoid", "mingru"])
+def test_rnngrad_cells_in_a_loop_match_an_oracle(kind):
+    from rnngrad.cells import LSTMCell, MinGRUCell, RNNCell
+    from rnngrad.models.sequence_model import UnrolledRecurrence
+
+    torch.manual_seed(12)
+    cell = {"lstm-nofg": lambda: LSTMCell(3, 4, forget_gate=False),
+            "rnn-sigmoid": lambda: RNNCell(3, 4, activation="sigmoid"),
+            "mingru": lambda: MinGRUCell(3, 4)}[kind]().double()
+    model = UnrolledRecurrence(cell)  # the registry's unrolled models
+    x = torch.randn(2, 9, 3, dtype=torch.float64)  # (B, T, I): UnrolledRecurrence is batch-first
+    loss_fn = lambda out: (out[0] ** 2).sum()  # noqa: E731
+    result = profile(model, (x,), loss_fn)
+    assert result.modules == ["cell"] and result.calls("cell") == 1
+    if kind == "lstm-nofg":
+        hidden, cell_grad = _nofg_lstm_oracle(cell, x, loss_fn)
+        assert_close(result.cell_grad("cell"), cell_grad, f"{kind} c")
+    else:
+        hidden = _epsilon_oracle(model, cell, (x,), loss_fn)
+    assert_close(result.hidden_grad("cell"), hidden, f"{kind} h")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 
 import pytest
 import torch
@@ -105,9 +106,11 @@ class _Wrapped(nn.Module):
         return self.rnn(x)[0]
 
 
-def test_wrong_input_size_gets_torchs_own_message():
-    with pytest.raises(RuntimeError, match="input.size\\(-1\\) must be equal to input_size"):
+def test_wrong_input_size_gets_torchs_own_message_and_the_profilers_context():
+    with pytest.raises(RuntimeError, match="input.size\\(-1\\) must be equal to input_size") as info:
         profile(nn.LSTM(2, 3), (torch.randn(4, 1, 5),), lambda out: out[0].sum())
+    if sys.version_info >= (3, 11):  # exceptions have notes
+        assert "raised in model(*inputs) while rnngrad.profile ran" in info.value.__notes__[0]
 
 
 def test_accessor_errors_name_the_expected_values():

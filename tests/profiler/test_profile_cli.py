@@ -44,7 +44,7 @@ def test_table_and_plot(files):
     path, _, _ = files
     result = invoke("--checkpoint", path / "lstm.pt", "--inputs", path / "inputs.npy", "--plot", path / "flow.png")
     assert result.exit_code == 0, result.output
-    assert "decay/step" in result.output and "horizon" in result.output
+    assert "decay (nats/step)" in result.output and "horizon" in result.output
     assert (path / "flow.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert sorted(p.name for p in path.iterdir()) == ["flow.png", "inputs.npy", "lstm.pt"]
 

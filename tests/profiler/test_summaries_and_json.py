@@ -138,3 +138,21 @@ def test_loading_something_else_is_a_clear_error(tmp_path):
         GradientProfile.load(tmp_path / "other.json")
     with pytest.raises(InputError, match="expected a readable profile JSON file"):
         GradientProfile.load(tmp_path / "missing.json")
+
+
+def test_float32_norms_do_not_underflow_where_the_gradient_is_not_zero():
+    """Issue 18 item 8: squaring 1e-23 in float32 gives 0; the norms are taken in float64."""
+    torch.manual_seed(0)
+    model = torch.nn.RNN(4, 32)
+    result = profile(model, (torch.randn(300, 1, 4),), lambda out: out[0][-1].sum())
+    grad = result.hidden_grad("")
+    assert grad.dtype == torch.float32
+    nonzero = grad.abs().amax(dim=(1, 2)) > 0  # (T,)
+    tiny = nonzero & (grad.abs().amax(dim=(1, 2)) < 1e-23)  # whose float32 squares are 0
+    assert int(tiny.sum()) > 10, "the case should reach gradients whose float32 square is 0"
+    assert bool((torch.linalg.vector_norm(grad, dim=2)[tiny] == 0).all())  # what float32 norms give
+    by_time = result.mean_hidden_grad_norm("")
+    assert torch.equal(by_time > 0, nonzero)
+    expected = torch.linalg.vector_norm(grad.double(), dim=2).mean(1)
+    torch.testing.assert_close(by_time, expected, rtol=1e-12, atol=0)
+    assert torch.equal(result.hidden_grad_norm_by_lag("").flip(0) > 0, nonzero)

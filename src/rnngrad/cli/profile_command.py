@@ -50,7 +50,7 @@ def profile_command(
 def _print_table(arch: str, loss: str, data: dict) -> None:
     console = Console()
     table = Table(title=f"{arch}, loss = {loss}, L = {data['loss']:.6g}", box=box.SIMPLE)
-    for header in ("layer", "dir", "‖dL/dh‖ t=T−1", "t=0", "decay/step", "horizon", "mean f"):
+    for header in ("layer", "dir", "‖dL/dh‖ t=T−1", "t=0", "decay (nats/step)", "horizon", "mean f"):
         table.add_column(header, justify="right")
     for entry in data["layers"]:
         norms = entry["mean_grad_norm_by_time"]

@@ -11,9 +11,10 @@ the loss) stays plain autograd.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import torch
 from torch import Tensor, nn
@@ -97,11 +98,12 @@ def profile(
         for name, module in supported:
             module.forward = functools.partial(forwards[name], module, name, recorder, anchor, accumulate_grad)
         with torch.enable_grad(), flushing_denormals():
-            with tracking(recorder, set(forwards)):
+            with tracking(recorder, set(forwards)), _noted("model(*inputs)"):
                 output = model(*inputs)
             if recorder.empty:
                 raise nothing_recorded(model, unsupported)
-            loss = _scalar_loss(loss_fn(output))
+            with _noted("loss_fn(output)"):
+                loss = _scalar_loss(loss_fn(output))
             loss_value = float(loss.detach())
             if not math.isfinite(loss_value):
                 recorder.mark_nonfinite("loss")
@@ -113,6 +115,20 @@ def profile(
     finally:
         snapshot.restore(grads=not (accumulate_grad and completed))
     return recorder.build(loss_value, unsupported)
+
+
+@contextlib.contextmanager
+def _noted(call: str) -> Iterator[None]:
+    """Add where an error of the user's code came from to its message, keeping its type."""
+    try:
+        yield
+    except InputError:
+        raise
+    except Exception as error:
+        if hasattr(error, "add_note"):  # Python ≥ 3.11
+            error.add_note(f"(raised in {call} while rnngrad.profile ran the model's forward pass; "
+                           f"the model was restored as found)")
+        raise
 
 
 def _scalar_loss(loss: Any) -> Tensor:

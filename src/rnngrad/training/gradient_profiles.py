@@ -1,10 +1,11 @@
 """The adapter between training and :mod:`rnngrad.profiler`: a small JSON summary per profile.
 
-The profiler records dL/dh_t inside fused torch.nn RNN/LSTM/GRU modules and rnngrad's diagonal
-modules. Training stores only a digest of each profile: the mean ‖dL/dh_t‖ by lag k back from the
-end, the decay rate and memory horizon of that curve, and for an LSTM the mean forget gate. If
-the model has no module the profiler takes (``rnn-sigmoid``, ``lstm-nofg``), there is no profile;
-if the profiler fails, the entry records the error instead, and training goes on.
+The profiler records dL/dh_t inside fused torch.nn RNN/LSTM/GRU modules, rnngrad's diagonal
+modules and cells stepped in a loop (``rnn-sigmoid``, ``lstm-nofg``). Training stores only a
+digest of each profile: the mean ‖dL/dh_t‖ by lag k back from the end, the decay rate and memory
+horizon of that curve, and for a fused LSTM the mean forget gate. If the model has no module the
+profiler takes, there is no profile; if the profiler fails, the entry records the error instead,
+and training goes on.
 """
 
 from __future__ import annotations

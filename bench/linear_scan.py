@@ -22,15 +22,15 @@ torch back them with 2 MiB pages (recorded in the JSON).
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import math
 import os
-import platform
 import resource
 import statistics
 import sys
 import time
+
+from _machine import machine_facts  # noqa: E402  (from bench/, before it leaves sys.path)
 
 # bench/ is sys.path[0] when run as a script; its profile.py would shadow the standard library's
 # profile module, which torch imports (through cProfile).
@@ -109,17 +109,6 @@ def measure(T: int, B: int, H: int, dtype: torch.dtype, repeats: int) -> dict:
     }
 
 
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
@@ -133,18 +122,12 @@ def main() -> None:
     dtypes = [torch.float32] if args.quick else [torch.float32, torch.float64, torch.complex64]
     repeats = min(args.repeats, 3) if args.quick else args.repeats
     results = [measure(args.T, args.batch, args.hidden, dtype, repeats) for dtype in dtypes]
-    load = os.getloadavg()[0]  # a busy shared machine slows the scan's multi-threaded ops most
     print(json.dumps({
         "benchmark": "linear_scan forward + backward against the sequential Python loop",
         "T": args.T, "B": args.batch, "H": args.hidden, "repeats": repeats,
         "target_speedup": TARGET_SPEEDUP,
         "results": results,
-        "cpu_model": cpu_model(),
-        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-        "threads": torch.get_num_threads(),
-        "torch": torch.__version__,
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "load_average_1min": round(load, 2),
+        **machine_facts(),
         "thp_mem_alloc_enable": os.environ.get("THP_MEM_ALLOC_ENABLE"),
     }, indent=1))
 

@@ -1,18 +1,25 @@
-"""Speed and peak memory of ``rnngrad.profile`` against torch's fused forward + backward.
+"""Speed of ``rnngrad.profile`` against torch's fused forward + backward (issue 18's table), and
+in a language model's training step.
 
-For each module kind and size: float32, loss = mean of squared outputs, 2 threads. Timings are
-interleaved (fused, profile, ...) repetition by repetition and reported as medians; ``ratio`` is
-median(profile) / median(fused), ``paired_ratio`` the median of the per-repetition ratios. Peak memory
-is the high-water mark of CPU tensor memory during one call above the level at its start, from
-torch.profiler's memory timeline (it sees allocations inside autograd functions too). For the
-LSTM, ``profile_accumulate_grad_python_loops`` times the Python loops that serve where the
-compiled ones cannot be built.
+Modules: for LSTM, GRU and RNN (tanh) at each size of ``SIZES`` (B × T × H × I × layers),
+float32, loss = mean of squared outputs, threads as given (2 by default):
+``profile(module, (x,), loss, accumulate_grad=True)`` and ``profile(...)`` (no parameter
+gradients) against ``loss(module(x)).backward()``. Repetitions are interleaved and reported as
+medians; ``ratio`` = median(profile) / median(fused), ``paired_ratio`` the median of the
+per-repetition ratios. Targets: ≤ 1.0 (LSTM, GRU), ≤ 0.8 (RNN) where the fused step takes ≥ 5
+ms, ≤ 1.5 below that.
 
-With ``--device cuda`` the fused side is cuDNN, every timing ends with a synchronize, and peak
-memory is ``torch.cuda.max_memory_allocated`` above the level at the call's start.
+Language model: a 2-layer LSTM LM as in pytorch/examples' word_language_model (embedding 200,
+hidden 200, bptt 35, batch 20, vocabulary 33,278 as WikiText-2's), one training step (zero_grad,
+forward, cross-entropy, backward, clip 0.25, SGD) with ``loss.backward()`` against the same step
+with ``profile(accumulate_grad=True)`` in its place; target ≤ 1.05.
 
-Run: ``PYTHONPATH=src python bench/profile.py [--repeats 15] [--quick] [--device cuda]``; prints
-one JSON object.
+Run on a quiet machine, with both oneDNN ISAs (torch's fused LSTM differs between them)::
+
+    python bench/profile.py [--repeats 9] [--quick] [--device cuda]
+    ONEDNN_MAX_CPU_ISA=AVX2 python bench/profile.py
+
+Prints one JSON object, with the CPU model and torch's CPU capability.
 """
 
 from __future__ import annotations
@@ -21,79 +28,31 @@ import argparse
 import json
 import os
 import statistics
+import sys
 import time
 
-import torch
-from torch.profiler import ProfilerActivity
-from torch.profiler import profile as torch_profile
-from torch.profiler._memory_profiler import MemoryProfileTimeline  # what export_memory_timeline uses
+from _machine import machine_facts  # noqa: E402  (from bench/, before it leaves sys.path)
 
-from rnngrad.profiler import profile
-from rnngrad._compiled import NO_COMPILE_VARIABLE, lstm_scans
+# bench/ is sys.path[0] when run as a script; this file would shadow the standard library's
+# profile module, which torch imports (through cProfile).
+sys.path[:] = [entry for entry in sys.path if os.path.abspath(entry or ".") != os.path.dirname(os.path.abspath(__file__))]
 
-KINDS = {"LSTM": torch.nn.LSTM, "GRU": torch.nn.GRU, "RNN": torch.nn.RNN}
-TARGETS = {"LSTM": 1.0, "GRU": 1.0, "RNN": 0.8}  # profile time / fused time, at most
-SIZES = [dict(B=32, T=256, H=128, I=32), dict(B=32, T=1024, H=256, I=32)]
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+from rnngrad.profiler import profile  # noqa: E402
+
+KINDS = {"LSTM": nn.LSTM, "GRU": nn.GRU, "RNN": nn.RNN}
+TARGETS = {"LSTM": 1.0, "GRU": 1.0, "RNN": 0.8}  # profile / fused where fused ≥ SMALL_MS
+SMALL_MS, SMALL_TARGET = 5.0, 1.5
+SIZES = [dict(B=32, T=256, H=128, I=32, layers=1), dict(B=20, T=35, H=200, I=200, layers=2),
+         dict(B=1, T=1000, H=64, I=16, layers=1), dict(B=64, T=100, H=512, I=128, layers=1),
+         dict(B=8, T=64, H=32, I=8, layers=1)]
+LM_TARGET = 1.05
 
 
 def loss_fn(output):
     return output[0].square().mean()
-
-
-def variants(module, x):
-    def fused_forward_backward():
-        loss_fn(module(x)).backward()
-
-    def fused_forward():
-        with torch.no_grad():
-            module(x)
-
-    def profile_with_parameter_grads():
-        profile(module, (x,), loss_fn, accumulate_grad=True)
-
-    def profile_default():
-        profile(module, (x,), loss_fn)
-
-    def profile_python_loops():  # the LSTM's fallback where its compiled loops cannot be built
-        os.environ[NO_COMPILE_VARIABLE] = "1"
-        try:
-            profile(module, (x,), loss_fn, accumulate_grad=True)
-        finally:
-            del os.environ[NO_COMPILE_VARIABLE]
-
-    functions = {
-        "fused_forward_backward": fused_forward_backward,
-        "profile_accumulate_grad": profile_with_parameter_grads,
-        "profile_default": profile_default,
-        "fused_forward": fused_forward,
-    }
-    if isinstance(module, torch.nn.LSTM) and lstm_scans(x.device) is not None:
-        functions["profile_accumulate_grad_python_loops"] = profile_python_loops
-    return functions
-
-
-def peak_bytes(function) -> int:
-    """High-water mark of CPU tensor memory during ``function()``, above the level at its start.
-
-    From torch.profiler's memory timeline (every allocation and free, inside autograd functions
-    too); tensors that exist before the call count only through what is added to them.
-    """
-    with torch_profile(activities=[ProfilerActivity.CPU], profile_memory=True, record_shapes=True,
-                       with_stack=True) as prof:
-        function()
-    _, sizes = MemoryProfileTimeline(prof._memory_profile())._coalesce_timeline("cpu")
-    levels = [sum(level) for level in sizes] or [0]
-    return max(levels) - levels[0]
-
-
-def peak_cuda_bytes(function) -> int:
-    """High-water mark of CUDA memory allocated during ``function()``, above its start."""
-    torch.cuda.synchronize()
-    start = torch.cuda.memory_allocated()
-    torch.cuda.reset_peak_memory_stats()
-    function()
-    torch.cuda.synchronize()
-    return torch.cuda.max_memory_allocated() - start
 
 
 def synchronized(function, device: str):
@@ -107,68 +66,113 @@ def synchronized(function, device: str):
     return run
 
 
-def measure(kind: str, size: dict, repeats: int, memory: bool = True, device: str = "cpu") -> dict:
-    torch.manual_seed(0)
-    module = KINDS[kind](size["I"], size["H"]).to(device)
-    x = torch.randn(size["T"], size["B"], size["I"], device=device)
-    functions = {name: synchronized(f, device) for name, f in variants(module, x).items()}
+def interleaved(functions: dict, repeats: int, before=lambda: None) -> dict[str, list[float]]:
+    """Seconds per call of each function, one repetition of each in turn."""
     for function in functions.values():  # warm up
+        before()
         function()
     times = {name: [] for name in functions}
     for _ in range(repeats):
         for name, function in functions.items():
-            module.zero_grad(set_to_none=True)
+            before()
             start = time.perf_counter()
             function()
             times[name].append(time.perf_counter() - start)
-    base = times["fused_forward_backward"]
+    return times
+
+
+def ratios(times: dict[str, list[float]], base: str) -> dict:
     medians = {name: statistics.median(t) for name, t in times.items()}
-    result = {"kind": kind, "device": device, **size, "median_ms": {n: round(m * 1e3, 2) for n, m in medians.items()}}
-    result["ratio"] = {  # median(profile) / median(fused forward + backward)
-        name: round(median / medians["fused_forward_backward"], 3)
-        for name, median in medians.items() if name != "fused_forward_backward"
+    return {
+        "median_ms": {name: round(m * 1e3, 3) for name, m in medians.items()},
+        "ratio": {name: round(m / medians[base], 3) for name, m in medians.items() if name != base},
+        "paired_ratio": {name: round(statistics.median(a / b for a, b in zip(t, times[base])), 3)
+                         for name, t in times.items() if name != base},
     }
-    result["paired_ratio"] = {  # median over repetitions of the side-by-side ratio
-        name: round(statistics.median(a / b for a, b in zip(t, base)), 3)
-        for name, t in times.items() if name != "fused_forward_backward"
+
+
+def measure_module(kind: str, size: dict, repeats: int, device: str) -> dict:
+    torch.manual_seed(0)
+    module = KINDS[kind](size["I"], size["H"], num_layers=size["layers"]).to(device)
+    x = torch.randn(size["T"], size["B"], size["I"], device=device)
+    functions = {
+        "fused_forward_backward": lambda: loss_fn(module(x)).backward(),
+        "profile_accumulate_grad": lambda: profile(module, (x,), loss_fn, accumulate_grad=True),
+        "profile_default": lambda: profile(module, (x,), loss_fn),
     }
-    result["target_ratio"] = TARGETS[kind]
-    result["meets_time_target"] = result["ratio"]["profile_accumulate_grad"] <= TARGETS[kind]
-    if not memory:
-        return result
-    peak = peak_bytes if device == "cpu" else peak_cuda_bytes
-    module.zero_grad(set_to_none=True)
-    fused_peak = peak(functions["fused_forward_backward"])
-    module.zero_grad(set_to_none=True)
-    profile_peak = peak(functions["profile_accumulate_grad"])
-    result["peak_mb"] = {"fused_forward_backward": round(fused_peak / 2**20, 2),
-                         "profile_accumulate_grad": round(profile_peak / 2**20, 2)}
-    result["memory_ratio"] = round(profile_peak / fused_peak, 3)
-    result["meets_memory_target"] = result["memory_ratio"] <= 1.5
+    functions = {name: synchronized(f, device) for name, f in functions.items()}
+    times = interleaved(functions, repeats, before=lambda: module.zero_grad(set_to_none=True))
+    result = {"kind": kind, **size, **ratios(times, "fused_forward_backward")}
+    fused_ms = result["median_ms"]["fused_forward_backward"]
+    result["target_ratio"] = TARGETS[kind] if fused_ms >= SMALL_MS else SMALL_TARGET
+    result["meets_target"] = result["ratio"]["profile_accumulate_grad"] <= result["target_ratio"]
+    return result
+
+
+class LanguageModel(nn.Module):
+    """word_language_model's RNNModel (LSTM, untied): embedding, 2-layer LSTM, decoder."""
+
+    def __init__(self, vocabulary=33278, size=200, layers=2, dropout=0.2):
+        super().__init__()
+        self.drop = nn.Dropout(dropout)
+        self.encoder = nn.Embedding(vocabulary, size)
+        self.rnn = nn.LSTM(size, size, layers, dropout=dropout)
+        self.decoder = nn.Linear(size, vocabulary)
+
+    def forward(self, tokens, state):  # (T, B)
+        output, state = self.rnn(self.drop(self.encoder(tokens)), state)
+        return self.decoder(self.drop(output)), state  # (T, B, V)
+
+
+def measure_language_model(repeats: int, device: str) -> dict:
+    torch.manual_seed(0)
+    vocabulary, bptt, batch = 33278, 35, 20
+    model = LanguageModel(vocabulary).to(device).train()
+    optimizer = torch.optim.SGD(model.parameters(), lr=20.0)
+    tokens = torch.randint(vocabulary, (bptt + 1, batch), device=device)
+    state = tuple(torch.zeros(2, batch, 200, device=device) for _ in range(2))
+
+    def loss_of(output):
+        return nn.functional.cross_entropy(output[0].reshape(-1, vocabulary), tokens[1:].reshape(-1))
+
+    def plain_step():
+        optimizer.zero_grad()
+        loss_of(model(tokens[:-1], state)).backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 0.25)
+        optimizer.step()
+
+    def profiled_step():
+        optimizer.zero_grad()
+        profile(model, (tokens[:-1], state), loss_of, accumulate_grad=True)
+        nn.utils.clip_grad_norm_(model.parameters(), 0.25)
+        optimizer.step()
+
+    functions = {name: synchronized(f, device) for name, f in
+                 {"plain_step": plain_step, "profiled_step": profiled_step}.items()}
+    result = {"model": "2-layer LSTM LM, embedding 200, hidden 200, bptt 35, batch 20, vocabulary 33278",
+              **ratios(interleaved(functions, repeats), "plain_step"), "target_ratio": LM_TARGET}
+    result["meets_target"] = result["ratio"]["profiled_step"] <= LM_TARGET
     return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=15)
-    parser.add_argument("--quick", action="store_true", help="only the first size")
+    parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--quick", action="store_true", help="only the first size, and the LM")
     parser.add_argument("--kinds", default="LSTM,GRU,RNN")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory runs")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     args = parser.parse_args()
     if args.device == "cuda" and not torch.cuda.is_available():
         parser.error("--device: expected a machine with a CUDA device, got none (torch.cuda.is_available() is False)")
     torch.set_num_threads(args.threads)
     sizes = SIZES[:1] if args.quick else SIZES
-    results = [
-        measure(kind, size, args.repeats if size is SIZES[0] else max(3, args.repeats // 3), not args.no_memory,
-                args.device)
-        for size in sizes for kind in args.kinds.split(",")
-    ]
-    load = os.getloadavg()[0]  # a busy shared machine slows multi-threaded runs most
-    print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(),
-                      "load_average_1min": round(load, 2), "results": results}, indent=1))
+    modules = [measure_module(kind, size, args.repeats, args.device)
+               for size in sizes for kind in args.kinds.split(",")]
+    language_model = measure_language_model(args.repeats, args.device)
+    print(json.dumps({"benchmark": "rnngrad.profile against torch's fused forward + backward",
+                      "device": args.device, **machine_facts(), "modules": modules,
+                      "language_model": language_model}, indent=1))
 
 
 if __name__ == "__main__":

@@ -12,12 +12,13 @@ ratios. Target ≤ 1.0 (issue 14). Prints one JSON object.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
 import statistics
 import sys
 import time
+
+from _machine import machine_facts  # noqa: E402  (from bench/, before it leaves sys.path)
 
 # bench/ is sys.path[0] when run as a script; its profile.py would shadow the standard library's
 sys.path[:] = [entry for entry in sys.path if os.path.abspath(entry or ".") != os.path.dirname(os.path.abspath(__file__))]
@@ -26,14 +27,6 @@ import torch  # noqa: E402
 
 import rnngrad  # noqa: E402
 from rnngrad import profile  # noqa: E402
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            return next(line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return "unknown"
 
 
 def measure(module: torch.nn.Module, x: torch.Tensor, repeats: int) -> dict:
@@ -73,10 +66,7 @@ def main() -> None:
     print(json.dumps({
         "benchmark": "profile on diagonal modules against their own forward + backward",
         "B": 32, "T": 256, "I": 32, "H": 128, "dtype": "float32", "repeats": args.repeats, "target_ratio": 1.0,
-        "cpu_model": cpu_model(), "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-        "threads": torch.get_num_threads(), "torch": torch.__version__,
-        "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA"),
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        **machine_facts(),
         "results": results,
     }, indent=1))
 

@@ -77,6 +77,14 @@ def recorded_linear_scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | No
     return _LinearScan.apply(*_prepared(a, b, h0), on_delta, anchor)
 
 
+def unchecked_scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = None,
+                   reverse: bool = False) -> torch.Tensor:
+    """(1) for contiguous real ``a`` and ``b`` of one shape and dtype (h0 None or b[0]'s shape), or
+    with ``reverse`` the recurrence δ_t = b_t + a_{t+1} ⊙ δ_{t+1} of (2); no autograd and no
+    checks, so inf and NaN pass through as arithmetic makes them (the profiler's use)."""
+    return _run_scan(a, b, h0, reverse)
+
+
 def _prepared(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None):
     """``(a, b, h0)`` checked, in their common dtype, ``a`` with b's number of axes."""
     for name, value in (("a", a), ("b", b)):

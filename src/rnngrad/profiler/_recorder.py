@@ -9,7 +9,9 @@ the backward never reached (the loss does not depend on them) get zero gradients
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 from torch import Tensor
@@ -56,6 +58,7 @@ class Recorder:
         self._calls: dict[str, list[_Call]] = {}
         self._forget: dict[LayerKey, tuple[Tensor, Tensor]] = {}
         self._grads: dict[LayerKey, list[Tensor | None]] = {}  # [δh, δc]
+        self._deferred: dict[LayerKey, Callable[[], tuple[Tensor, Tensor, Tensor]]] = {}
         self._nonfinite: _Mark | None = None
         self.hooked_states: list[Tensor] = []  # every state tensor whose gradient a hook records
 
@@ -87,10 +90,12 @@ class Recorder:
     def record_forget_gates(self, spec: LayerSpec, unit_mean: Tensor, log_product: Tensor) -> None:
         """Forget-gate statistics in scan order (``_summaries.forget_gate_statistics``): the mean
         gate per step and sequence ``(T, B)`` and the log carousel product ``(B, H)``."""
-        layout = spec.layout
-        unit_mean = layout.scan_order(unit_mean.unsqueeze(2), spec.reverse).squeeze(2)  # (T, B)
-        valid_rows = layout.batch if layout.full else (~layout.padding().squeeze(2)).sum(1).clamp_min(1)
-        self._forget[spec.key] = (unit_mean.sum(1) / valid_rows, log_product)
+        self._forget[spec.key] = (forget_step_means(spec, unit_mean), log_product)
+
+    def defer(self, key: LayerKey, resolve: Callable[[], tuple[Tensor, Tensor, Tensor]]) -> None:
+        """δc_t ``(T, B, H)`` time order, the mean forget gate per step ``(T,)`` and the log
+        carousel product ``(B, H)`` of one call, computed by ``resolve`` when first asked for."""
+        self._deferred[key] = resolve
 
     def record_backward(self, key: LayerKey, hidden_grad: Tensor | None, cell_grad: Tensor | None) -> None:
         """δh_t ``(T, B, H_out)`` and δc_t ``(T, B, H)`` of one call, in time order; a None
@@ -125,22 +130,32 @@ class Recorder:
                               call=chain, num_calls=len(calls), valid=valid)
         for layer in range(first.num_layers):
             for direction in range(first.num_directions):
-                hidden, cell, means, logs = [], [], [], []
-                for index, call in calls:
-                    key = LayerKey(name, layer, direction, index)
-                    hidden_grad, cell_grad = self._grads.get(key, (None, None))
-                    hidden.append(_or_zeros(hidden_grad, call.hidden_shape, call))
-                    if call.cell_shape is not None:
-                        cell.append(_or_zeros(cell_grad, call.cell_shape, call))
-                    if key in self._forget:
-                        means.append(self._forget[key][0])
-                        logs.append(self._forget[key][1])
-                record.layers[(layer, direction)] = LayerRecord(
-                    _cat(hidden), _cat(cell) if cell else None,
-                    _cat(means) if len(means) == len(calls) else None,
-                    torch.stack(logs).sum(0) if len(logs) == len(calls) else None,
-                )
+                keys = [(LayerKey(name, layer, direction, index), call) for index, call in calls]
+                hidden = [_or_zeros(self._grads.get(key, (None, None))[0], call.hidden_shape, call)
+                          for key, call in keys]
+                if any(key in self._deferred for key, _ in keys):
+                    record.layers[(layer, direction)] = LayerRecord(
+                        _cat(hidden), resolve=functools.partial(self._chain_parts, keys))
+                else:
+                    record.layers[(layer, direction)] = LayerRecord(_cat(hidden), *self._chain_parts(keys))
         return record
+
+    def _chain_parts(self, keys: list[tuple[LayerKey, _Call]]) -> tuple[Tensor | None, Tensor | None, Tensor | None]:
+        """(δc, mean forget gate per step, log carousel product) of a chain, over its calls."""
+        cell, means, logs = [], [], []
+        for key, call in keys:
+            if key in self._deferred:
+                cell_grad, step_mean, log_product = self._deferred[key]()
+            else:
+                cell_grad = self._grads.get(key, (None, None))[1]
+                step_mean, log_product = self._forget.get(key, (None, None))
+            if call.cell_shape is not None:
+                cell.append(_or_zeros(cell_grad, call.cell_shape, call))
+            if step_mean is not None:
+                means.append(step_mean)
+                logs.append(log_product)
+        return (_cat(cell) if cell else None, _cat(means) if len(means) == len(keys) else None,
+                torch.stack(logs).sum(0) if len(logs) == len(keys) else None)
 
     def _built_mark(self) -> NonFiniteMark | None:
         mark = self._nonfinite
@@ -152,6 +167,15 @@ class Recorder:
         step = None if mark.step is None else call.offset + mark.step
         return NonFiniteMark(mark.quantity, mark.key.module, mark.key.layer, mark.key.direction, step,
                              call.chain)
+
+
+def forget_step_means(spec: LayerSpec, unit_mean: Tensor) -> Tensor:
+    """``(T,)`` mean forget gate per time step over the sequences valid there, from the scan-order
+    means over units ``(T, B)``."""
+    layout = spec.layout
+    unit_mean = layout.scan_order(unit_mean.unsqueeze(2), spec.reverse).squeeze(2)  # (T, B)
+    valid_rows = layout.batch if layout.full else (~layout.padding().squeeze(2)).sum(1).clamp_min(1)
+    return unit_mean.sum(1) / valid_rows
 
 
 def _or_zeros(grad: Tensor | None, shape: tuple[int, int, int], call: _Call) -> Tensor:

@@ -24,7 +24,7 @@ from rnngrad.errors import InputError
 from rnngrad.profiler._gru_layer import GRULayer
 from rnngrad.profiler._layer_io import LayerKey, LayerSpec
 from rnngrad.profiler._layout import PackedOrder, SequenceLayout
-from rnngrad.profiler._lstm_layer import LSTMLayer
+from rnngrad.profiler._lstm_fused import LayerWeights, fused_lstm_layer
 from rnngrad.profiler._recorder import Recorder
 from rnngrad.profiler._rnn_layer import RNNLayer
 
@@ -77,7 +77,9 @@ def profiled_forward(module: nn.RNNBase, name: str, recorder: Recorder, anchor: 
         name, module.mode, module.num_layers, directions, layout, module.proj_size or module.hidden_size,
         module.hidden_size if module.mode == "LSTM" else None, x.dtype, x.device, _received(hx),
     )
-    final_h, final_c = [], []
+    if module.mode == "LSTM":
+        return _lstm_forward(module, name, call, recorder, weight_grads, input, x, h0, c0, layout, order, batched)
+    final_h = []
     layer_input = x
     for layer in range(module.num_layers):
         outputs = []
@@ -88,13 +90,7 @@ def profiled_forward(module: nn.RNNBase, name: str, recorder: Recorder, anchor: 
             b_ih = getattr(module, "bias_ih" + suffix) if module.bias else None
             b_hh = getattr(module, "bias_hh" + suffix) if module.bias else None
             spec = LayerSpec(LayerKey(name, layer, direction, call), layout, recorder, weight_grads)
-            if module.mode == "LSTM":
-                w_hr = getattr(module, "weight_hr" + suffix) if module.proj_size > 0 else None
-                output, h_n, c_n = LSTMLayer.apply(
-                    anchor, layer_input, h0[index], c0[index], w_ih, w_hh, b_ih, b_hh, w_hr, spec
-                )
-                final_c.append(c_n)
-            elif module.mode == "GRU":
+            if module.mode == "GRU":
                 output, h_n = GRULayer.apply(anchor, layer_input, h0[index], w_ih, w_hh, b_ih, b_hh, spec)
             else:
                 relu = module.mode == "RNN_RELU"
@@ -108,7 +104,6 @@ def profiled_forward(module: nn.RNNBase, name: str, recorder: Recorder, anchor: 
             layer_input = _inter_layer_dropout(layer_input, module.dropout, order)  # (2)
 
     h_n = torch.stack(final_h)  # (L·D, B, H_out)
-    c_n = torch.stack(final_c) if final_c else None  # (L·D, B, H)
     if packed:
         output = order.as_packed_sequence(layer_input)
     else:
@@ -116,9 +111,42 @@ def profiled_forward(module: nn.RNNBase, name: str, recorder: Recorder, anchor: 
         if not batched:
             output = layer_input.squeeze(1)  # (T, H_out·D)
             h_n = h_n.squeeze(1)
-            c_n = None if c_n is None else c_n.squeeze(1)
-    recorder.end_call(name, call, (h_n,) if c_n is None else (h_n, c_n))
-    return (output, (h_n, c_n)) if c_n is not None else (output, h_n)
+    recorder.end_call(name, call, (h_n,))
+    return output, h_n
+
+
+def _lstm_forward(module, name, call, recorder, weight_grads, input, x, h0, c0, layout, order, batched):
+    """An LSTM's layers on torch's fused kernel (``_lstm_fused``), packed data kept packed."""
+    directions = 2 if module.bidirectional else 1
+    layer_input = input.data if order is not None else x  # (N, I) packed rows, or (T, B, I)
+    final_h, final_c = [], []
+    for layer in range(module.num_layers):
+        specs, weights = [], []
+        for direction in range(directions):
+            suffix = f"_l{layer}" + ("_reverse" if direction else "")
+            specs.append(LayerSpec(LayerKey(name, layer, direction, call), layout, recorder, weight_grads))
+            weights.append(LayerWeights(
+                getattr(module, "weight_ih" + suffix), getattr(module, "weight_hh" + suffix),
+                getattr(module, "bias_ih" + suffix) if module.bias else None,
+                getattr(module, "bias_hh" + suffix) if module.bias else None,
+                getattr(module, "weight_hr" + suffix) if module.proj_size > 0 else None))
+        states = slice(layer * directions, (layer + 1) * directions)
+        layer_input, h_n, c_n = fused_lstm_layer(specs, weights, layer_input, h0[states], c0[states], order,
+                                                 module.training)
+        final_h.append(h_n)
+        final_c.append(c_n)
+        if module.training and module.dropout > 0 and layer < module.num_layers - 1:
+            layer_input = torch.dropout(layer_input, module.dropout, True)  # (2), on what torch drops out
+    h_n, c_n = torch.cat(final_h), torch.cat(final_c)  # (L·D, B, P), (L·D, B, H)
+    if order is not None:
+        packed = order.packed
+        output = PackedSequence(layer_input, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices)
+    else:
+        output = layer_input.transpose(0, 1) if module.batch_first else layer_input
+        if not batched:
+            output, h_n, c_n = layer_input.squeeze(1), h_n.squeeze(1), c_n.squeeze(1)
+    recorder.end_call(name, call, (h_n, c_n))
+    return output, (h_n, c_n)
 
 
 def _received(hx) -> tuple:

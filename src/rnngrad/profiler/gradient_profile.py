@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from torch import Tensor
 
@@ -58,14 +58,38 @@ class NonFiniteMark:
                 "direction": self.direction, "step": self.step, "call": self.call}
 
 
-@dataclass
 class LayerRecord:
-    """The recorded tensors of one layer and direction."""
+    """The recorded tensors of one layer and direction.
 
-    hidden_grad: Tensor  # dL/dh_t, (T, B, H_out)
-    cell_grad: Tensor | None = None  # dL/dc_t, (T, B, H); LSTM only
-    forget_gate_step_mean: Tensor | None = None  # (T,) mean f_t over valid sequences and units
-    forget_gate_log_product: Tensor | None = None  # (B, H) Σ_t log f_t over valid steps
+    ``hidden_grad`` dL/dh_t ``(T, B, H_out)``; ``cell_grad`` dL/dc_t ``(T, B, H)`` (LSTM only);
+    ``forget_gate_step_mean`` ``(T,)`` mean f_t over valid sequences and units;
+    ``forget_gate_log_product`` ``(B, H)`` Σ_t log f_t over valid steps. The last three may come
+    from ``resolve``, computed on first use (a fused LSTM's, from what the pass kept).
+    """
+
+    def __init__(self, hidden_grad: Tensor, cell_grad: Tensor | None = None,
+                 forget_gate_step_mean: Tensor | None = None, forget_gate_log_product: Tensor | None = None,
+                 resolve: Callable[[], tuple[Tensor | None, Tensor | None, Tensor | None]] | None = None):
+        self.hidden_grad = hidden_grad
+        self._parts = (cell_grad, forget_gate_step_mean, forget_gate_log_product)
+        self._resolve = resolve
+
+    def _part(self, index: int) -> Tensor | None:
+        if self._resolve is not None:
+            self._parts, self._resolve = self._resolve(), None
+        return self._parts[index]
+
+    @property
+    def cell_grad(self) -> Tensor | None:
+        return self._part(0)
+
+    @property
+    def forget_gate_step_mean(self) -> Tensor | None:
+        return self._part(1)
+
+    @property
+    def forget_gate_log_product(self) -> Tensor | None:
+        return self._part(2)
 
 
 @dataclass

@@ -32,7 +32,8 @@ from rnngrad._chunked_scan import chunked_scan
 from rnngrad._compiled import linear_scans
 from rnngrad.errors import InputError, require_finite
 
-def linear_scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = None) -> torch.Tensor:
+def linear_scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = None, *,
+                name: str | None = None) -> torch.Tensor:
     r"""h_1..h_T of the recurrence (1), h_t = a_t ⊙ h_{t−1} + b_t, over the leading axis of ``b``.
 
     Computed by the compiled pass on the CPU, else by the chunked scan of
@@ -46,6 +47,9 @@ def linear_scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = None
             (T, 1, H) (shared over the batch) or (H,) (constant over time).
         b: the inputs b_t, (T, *trailing); T = 0 gives an empty result.
         h0: the start h_0, any shape that broadcasts against b[0]; zeros by default.
+        name: inside :func:`rnngrad.profile`, record the total dL/dh_t of this scan under this
+            name (``hidden_grad(name)``, ``(T, B, H)``: the axis after time is B, the rest are
+            flattened into H; one trailing axis gives B = 1). Outside a profile it does nothing.
 
     Returns:
         h_1..h_T, the shape of ``b``, in the dtype that a, b and h0 promote to (float32,
@@ -66,6 +70,12 @@ def linear_scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = None
         >>> linear_scan(decay, b.to(torch.complex64), h0=torch.ones(64)).shape
         torch.Size([1000, 8, 64])
     """
+    if name is not None:
+        from rnngrad.profiler._tracking import recorded_scan  # the profiler imports this module
+
+        recorded = recorded_scan(name, _prepared(a, b, h0))
+        if recorded is not None:
+            return recorded
     return _LinearScan.apply(*_prepared(a, b, h0), None, None)
 
 

@@ -439,3 +439,46 @@ def test_rnngrad_cells_in_a_loop_match_an_oracle(kind):
     else:
         hidden = _epsilon_oracle(model, cell, (x,), loss_fn)
     assert_close(result.hidden_grad("cell"), hidden, f"{kind} h")
+
+
+class ScanModel(nn.Module):
+    """A minGRU-style layer that calls rnngrad.linear_scan itself, the scan named for profile."""
+
+    def __init__(self):
+        super().__init__()
+        self.to_gates = nn.Linear(3, 8)
+
+    def forward(self, x):  # (T, B, 3)
+        z, candidate = self.to_gates(x).chunk(2, dim=-1)
+        z = torch.sigmoid(z)
+        return rnngrad.linear_scan(1 - z, z * candidate, name="scan")  # (T, B, 4)
+
+
+def test_a_named_linear_scan_is_recorded_exactly():
+    torch.manual_seed(13)
+    model = ScanModel().double()
+    x = torch.randn(10, 2, 3, dtype=torch.float64)
+    loss_fn = lambda h: (h[-1] ** 2).sum() + h[3].sum()  # noqa: E731
+    result = profile(model, (x,), loss_fn)
+    z, candidate = model.to_gates(x).chunk(2, dim=-1)  # the oracle: the loop, a zero ε on each h_t
+    z = torch.sigmoid(z)
+    epsilons = torch.zeros(10, 2, 4, dtype=torch.float64, requires_grad=True)
+    h, states = torch.zeros(2, 4, dtype=torch.float64), []
+    for t in range(10):
+        h = (1 - z[t]) * h + z[t] * candidate[t] + epsilons[t]
+        states.append(h)
+    expected = torch.autograd.grad(loss_fn(torch.stack(states)), epsilons)[0]
+    assert result.modules == ["scan"] and result.module("scan").kind == "linear_scan"
+    assert_close(result.hidden_grad("scan"), expected, "scan")
+    torch.testing.assert_close(model(x), torch.stack(states).detach(), rtol=1e-12, atol=1e-14)  # name: no effect
+    with pytest.raises(rnngrad.InputError, match="name: expected a non-empty string"):
+        profile(model_with_scan_name(""), (x,), loss_fn)
+
+
+def model_with_scan_name(name):
+    class Named(ScanModel):
+        def forward(self, x):
+            z, candidate = self.to_gates(x).chunk(2, dim=-1)
+            return rnngrad.linear_scan(torch.sigmoid(z), candidate, name=name)
+
+    return Named().double()

@@ -98,7 +98,7 @@ def profile(
         for name, module in supported:
             module.forward = functools.partial(forwards[name], module, name, recorder, anchor, accumulate_grad)
         with torch.enable_grad(), flushing_denormals():
-            with tracking(recorder, set(forwards)), _noted("model(*inputs)"):
+            with tracking(recorder, set(forwards), anchor), _noted("model(*inputs)"):
                 output = model(*inputs)
             if recorder.empty:
                 raise nothing_recorded(model, unsupported)

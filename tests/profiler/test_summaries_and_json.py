@@ -156,3 +156,14 @@ def test_float32_norms_do_not_underflow_where_the_gradient_is_not_zero():
     expected = torch.linalg.vector_norm(grad.double(), dim=2).mean(1)
     torch.testing.assert_close(by_time, expected, rtol=1e-12, atol=0)
     assert torch.equal(result.hidden_grad_norm_by_lag("").flip(0) > 0, nonzero)
+
+
+def test_a_profile_shows_itself_in_a_notebook_as_html():
+    torch.manual_seed(0)
+    result = profile(nn.GRU(2, 4, num_layers=2), (torch.randn(9, 3, 2),), lambda out: out[0][-1].sum())
+    page = result._repr_html_()
+    assert page.count("<tr>") == 1 + 2 and page.count("<polyline") == 2  # header + one row per layer
+    norms = result.mean_hidden_grad_norm("", 1)
+    low, high = float(norms.log10().min()), float(norms.log10().max())
+    assert f"{low:.1f} … {high:.1f}" in page
+    assert f"{result.decay_rate('', 1):.3g}" in page

@@ -287,5 +287,11 @@ class GradientProfile:
             raise InputError(f"path: expected a readable profile JSON file, got {path!s} ({error})") from None
         return cls.from_dict(data)
 
+    def _repr_html_(self) -> str:
+        """How a notebook shows a profile: per layer a curve of log10 ‖dL/dh_t‖ and the summary."""
+        from rnngrad.profiler.render_html import profile_html  # the renderer imports this module
+
+        return profile_html(self)
+
     def __repr__(self) -> str:
         return f"GradientProfile(modules={self.modules}, loss={self.loss:.6g}, nonfinite={self.nonfinite})"

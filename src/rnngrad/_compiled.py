@@ -1,12 +1,11 @@
-"""Compiled loops, built once on first use: the LSTM layer's per-step loops (``profiler/_lstm_scan.cpp``)
-and the linear scan of :func:`rnngrad.linear_scan` (``_linear_scan.cpp``).
+"""Compiled loops, built once on first use: the linear scan of :func:`rnngrad.linear_scan`
+(``_linear_scan.cpp``), which the diagonal modules and the profiler's LSTM cell gradients use.
 
 Torch compiles the file with the machine's C++ compiler through ``torch.utils.cpp_extension``
 (about 15 s, once; the library is cached under ``TORCH_EXTENSIONS_DIR``, by default
 ``~/.cache/torch_extensions``, one folder per Python and torch version). Where it cannot be
 built (no compiler), or when the environment variable ``RNNGRAD_NO_COMPILE`` is set to anything
-but ``0``, the Python loops of ``profiler/_lstm_loops`` (and the chunked scan of ``rnngrad.scan``) run
-instead: they compute the same values, slower.
+but ``0``, the chunked scan of ``rnngrad._chunked_scan`` runs instead: the same values, slower.
 
 Processes that start at once (a sweep's workers) build one at a time. Torch's own lock is a file
 that a build killed midway leaves behind, after which every later build would wait for it
@@ -28,19 +27,13 @@ from typing import Iterator
 import torch
 
 NO_COMPILE_VARIABLE = "RNNGRAD_NO_COMPILE"
-_SOURCE = Path(__file__).parent / "profiler" / "_lstm_scan.cpp"
 _LINEAR_SOURCE = Path(__file__).with_name("_linear_scan.cpp")
 _log = logging.getLogger(__name__)
 
 
 def compile_disabled() -> bool:
-    """True when ``RNNGRAD_NO_COMPILE`` asks for the Python loops."""
+    """True when ``RNNGRAD_NO_COMPILE`` asks for the Python fallback."""
     return os.environ.get(NO_COMPILE_VARIABLE, "") not in ("", "0")
-
-
-@functools.cache
-def _build() -> object | None:
-    return _load("rnngrad_lstm_scan", _SOURCE, "the compiled LSTM scan", "the Python loops", "-O2")
 
 
 @functools.cache
@@ -68,7 +61,7 @@ def _load(name: str, source: Path, what: str, fallback: str, optimization: str) 
     return getattr(torch.ops, name)
 
 
-def _build_directory(name: str = "rnngrad_lstm_scan") -> Path:
+def _build_directory(name: str = "rnngrad_linear_scan") -> Path:
     """``TORCH_EXTENSIONS_DIR`` (or ``~/.cache/torch_extensions``)/py3XX_torch<version>/``name``."""
     root = os.environ.get("TORCH_EXTENSIONS_DIR") or Path.home() / ".cache" / "torch_extensions"
     version = re.sub(r"[^0-9A-Za-z.]+", "_", torch.__version__)
@@ -104,13 +97,6 @@ def _scripts_on_path() -> Iterator[None]:
         yield
     finally:
         os.environ["PATH"] = path
-
-
-def lstm_scans(device: torch.device) -> object | None:
-    """The compiled scans (``forward_scan``, ``reverse_scan``) for tensors on ``device``, or None."""
-    if device.type != "cpu" or compile_disabled():
-        return None
-    return _build()
 
 
 def linear_scans(device: torch.device) -> object | None:

@@ -92,7 +92,7 @@ def unchecked_scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = N
     """(1) for contiguous real ``a`` and ``b`` of one shape and dtype (h0 None or b[0]'s shape), or
     with ``reverse`` the recurrence δ_t = b_t + a_{t+1} ⊙ δ_{t+1} of (2); no autograd and no
     checks, so inf and NaN pass through as arithmetic makes them (the profiler's use)."""
-    return _run_scan(a, b, h0, reverse)
+    return _run_scan(a.contiguous(), b.contiguous(), None if h0 is None else h0.contiguous(), reverse)
 
 
 def _prepared(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None):

@@ -24,7 +24,7 @@ def assert_close(actual, expected, what):
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_hidden_and_cell_gradients_match_the_unrolled_oracle(case, lstm_loops):
+def test_hidden_and_cell_gradients_match_the_unrolled_oracle(case):
     model, inputs, loss_fn = CASES[case]()
     torch.manual_seed(11)  # the same dropout masks for both passes
     result = profile(model, inputs, loss_fn)
@@ -42,7 +42,7 @@ def test_hidden_and_cell_gradients_match_the_unrolled_oracle(case, lstm_loops):
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_accumulate_grad_gives_what_a_plain_backward_gives(case, lstm_loops):
+def test_accumulate_grad_gives_what_a_plain_backward_gives(case):
     """Plain = torch's fused kernel; in train mode the same seed must give the same masks."""
     model, inputs, loss_fn = CASES[case]()
     torch.manual_seed(12)
@@ -69,7 +69,7 @@ def test_dropout_gradients_follow_the_masks_of_the_same_pass(case):
     assert not torch.allclose(first.hidden_grad(name, 0), second.hidden_grad(name, 0))
 
 
-def test_float32_profile_agrees_with_the_float64_oracle(lstm_loops):
+def test_float32_profile_agrees_with_the_float64_oracle():
     model, inputs, loss_fn = CASES["projected_lstm"]()
     expected = reference_gradients(model, inputs, loss_fn)
     single = model.float()
@@ -141,41 +141,3 @@ def test_random_configurations_match_the_oracle(kind, layers, bidirectional, bat
 
 
 LSTM_CASES = ["language_model", "projected_lstm", "two_blocks", "lstm_with_state_over_sorted_packed_batch"]
-
-
-@pytest.mark.parametrize("case", LSTM_CASES)
-def test_the_second_thread_beside_the_reverse_scan_changes_nothing(case, lstm_loops, monkeypatch):
-    """With 2 threads the LSTM's last-half parameter gradients run on a second thread; with 1,
-    inline. Per-step gradients and parameter gradients agree with the oracle and a plain backward
-    either way, with either loop implementation (the compiled one also splits its forward rows
-    over the 2 threads)."""
-    from rnngrad.profiler import _layer_io
-
-    started = []
-    original = _layer_io.Beside.__init__
-
-    def spy(self, function, args, on_thread):
-        started.append(on_thread)
-        original(self, function, args, on_thread)
-
-    monkeypatch.setattr(_layer_io.Beside, "__init__", spy)
-    threads = torch.get_num_threads()
-    try:
-        for count in (1, 2):
-            torch.set_num_threads(count)
-            started.clear()
-            model, inputs, loss_fn = CASES[case]()
-            loss_fn(model(*inputs)).backward()
-            plain = {name: p.grad.clone() for name, p in model.named_parameters()}
-            model.zero_grad(set_to_none=True)
-            result = profile(model, inputs, loss_fn, accumulate_grad=True)
-            assert started and set(started) == {count == 2}, "the scan's helper ran where expected"
-            for name, parameter in model.named_parameters():
-                assert_close(parameter.grad, plain[name], f"{case} {name}.grad with {count} threads")
-            for (name, layer, direction), (hidden, cell) in reference_gradients(model, inputs, loss_fn).items():
-                label = f"{case} {name} l{layer} d{direction} with {count} threads"
-                assert_close(result.hidden_grad(name, layer, direction), hidden, "h " + label)
-                if cell is not None:
-                    assert_close(result.cell_grad(name, layer, direction), cell, "c " + label)
-    finally:
-        torch.set_num_threads(threads)

@@ -74,13 +74,13 @@ def test_inputs_with_the_wrong_width(files):
 
 def test_the_script_shows_the_librarys_log_lines_on_stderr_only():
     """``rnngrad``'s entry point routes the library's messages (such as the one-time build of
-    the compiled LSTM loops) to stderr, so that --json output on stdout stays clean."""
+    the compiled linear scan) to stderr, so that --json output on stdout stays clean."""
     import subprocess
     import sys
 
     code = ("import logging; from rnngrad.cli import log_to_stderr; log_to_stderr(); "
-            "logging.getLogger('rnngrad.profiler._compiled').info('building the compiled LSTM scan'); "
+            "logging.getLogger('rnngrad.profiler._compiled').info('building the compiled linear scan'); "
             "logging.getLogger('rnngrad.profiler._compiled').debug('not shown')")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert (done.stdout, done.stderr) == ("", "building the compiled LSTM scan\n")
+    assert (done.stdout, done.stderr) == ("", "building the compiled linear scan\n")

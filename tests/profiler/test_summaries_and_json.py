@@ -60,7 +60,7 @@ def test_norms_per_step_and_mean_over_valid_sequences_of_a_packed_batch():
 
 
 @pytest.mark.parametrize("packed", [False, True])
-def test_forget_gate_mean_and_carousel_product(packed, lstm_loops):
+def test_forget_gate_mean_and_carousel_product(packed):
     torch.manual_seed(0)
     model = nn.LSTM(2, 3, bidirectional=True).double()
     suffixes = ("", "_reverse")

@@ -1,7 +1,8 @@
 """What every single-layer, single-direction scan shares: its spec and its gradient plumbing.
 
-The three layer functions (``_lstm_layer``, ``_gru_layer``, ``_rnn_layer``) each hold one cell's
-forward loop and reverse scan side by side. Around them the plumbing is the same:
+The hand-written layer functions (``_gru_layer``, ``_rnn_layer``) each hold one cell's forward
+loop and reverse scan side by side; the LSTM (``_lstm_fused``) reads torch's kernel instead. Around
+them the plumbing is the same:
 
 .. math::
 
@@ -15,22 +16,17 @@ and the per-step totals δh_t (and δc_t) go, in time order, to the recorder.
 from __future__ import annotations
 
 import contextlib
-import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Generic, TypeVar
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
 
-from rnngrad._denormals import denormals_flushed
 from rnngrad._threads import intra_op_threads, one_intra_op_thread
 from rnngrad.profiler._layout import SequenceLayout
 
 if TYPE_CHECKING:
     from rnngrad.profiler._recorder import Recorder
-
-Result = TypeVar("Result")
-
 
 @dataclass(frozen=True)
 class LayerKey:
@@ -99,9 +95,6 @@ class ThreadPlan:
     scheduler tick. Long GEMMs still gain from threads, so :meth:`wide` restores them. Problems
     with big steps (≥ ``SMALL_STEP_FLOPS`` multiply-adds) keep every thread throughout.
 
-    While the steps run on one thread, the other cores would idle; :meth:`beside` runs work
-    that does not depend on the remaining steps there.
-
     Use as ``with ThreadPlan(flops) as plan: ... with plan.wide(): big_gemm()``.
     """
 
@@ -120,55 +113,6 @@ class ThreadPlan:
     def wide(self) -> contextlib.AbstractContextManager[None]:
         """All threads for the duration of one big GEMM."""
         return intra_op_threads(self.threads) if self.narrow else contextlib.nullcontext()
-
-
-    def beside(self, function: Callable[..., Result], *args: Any) -> "Beside[Result]":
-        """``function(*args)`` on a second thread while narrow (inline otherwise).
-
-        Torch releases the GIL inside each op, so a few long ops there overlap the caller's
-        loop of short ones; many short ops there would contend for the GIL instead.
-        """
-        return Beside(function, args, on_thread=self.narrow)
-
-
-class Beside(Generic[Result]):
-    """One call, run on its own thread or inline; :meth:`result` waits for it.
-
-    The thread uses one intra-op thread (the caller's loop holds another core), and takes the
-    caller's per-thread modes: grad mode, and denormal flushing (so the values do not depend on
-    where the call ran).
-    """
-
-    def __init__(self, function: Callable[..., Result], args: tuple, on_thread: bool):
-        self._value: Result | None = None
-        self._error: BaseException | None = None
-        self._thread: threading.Thread | None = None
-        if on_thread:
-            modes = (torch.is_grad_enabled(), denormals_flushed())
-            self._thread = threading.Thread(target=self._run, args=(function, args, modes), daemon=True)
-            self._thread.start()
-        else:
-            self._run(function, args, None)
-
-    def _run(self, function: Callable[..., Result], args: tuple, modes: tuple[bool, bool] | None) -> None:
-        grad_enabled = torch.is_grad_enabled()
-        if modes is not None:  # on the thread
-            torch.set_num_threads(1)
-            grad_enabled, flush = modes
-            torch.set_flush_denormal(flush)
-        try:
-            with torch.set_grad_enabled(grad_enabled):
-                self._value = function(*args)
-        except BaseException as error:  # raised in the caller by result()
-            self._error = error
-
-    def result(self) -> Result:
-        """The call's return value, once it has finished; its exception, if it raised."""
-        if self._thread is not None:
-            self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self._value
 
 
 # Below this many multiply-adds per step, steps run on one thread. Measured on 2 cores (B = 32):

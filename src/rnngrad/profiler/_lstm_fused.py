@@ -155,7 +155,7 @@ class _Reading:
             for direction, spec in enumerate(self.specs):
                 columns = slice(direction * projected, (direction + 1) * projected)
                 layout = spec.layout
-                hidden = layout.scan_order(direct[..., columns], spec.reverse).clone()  # (T, B, P)
+                hidden = layout.scan_order(direct[..., columns], spec.reverse).clone(memory_format=torch.contiguous_format)  # (T, B, P)
                 recurrent_scan = layout.scan_order(recurrent[..., columns], spec.reverse)
                 hidden[:-1] += recurrent_scan[1:]  # zero past each sequence's end: padding adds nothing
                 if "h_n" in self.grads:

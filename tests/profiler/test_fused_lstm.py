@@ -1,87 +1,18 @@
-"""The compiled LSTM loops (``_lstm_scan.cpp``): built where a compiler is, the same values as
-the Python loops and the oracle whatever the row split, and a clean fallback where they fail."""
+"""The LSTM on torch's fused kernel (``_lstm_fused``): the oracle's gradients whatever the
+threads, batch and projection, across long packed sequences, with denormals flushed as the
+caller does, and the forget-gate statistics in closed form."""
 
 from __future__ import annotations
-
-import logging
-import shutil
-from pathlib import Path
 
 import pytest
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from rnngrad import _compiled
 from rnngrad.profiler import profile
-from rnngrad._compiled import NO_COMPILE_VARIABLE, lstm_scans
 
 from .reference import reference_gradients
 from .test_against_reference import assert_close
-
-CPU = torch.device("cpu")
-
-
-def test_the_compiled_loops_build_where_a_compiler_is():
-    if shutil.which("c++") is None or shutil.which("ninja") is None:
-        pytest.skip("no C++ compiler or ninja here: the Python loops serve")
-    assert lstm_scans(CPU) is not None
-
-
-def test_the_environment_variable_and_other_devices_choose_the_python_loops(monkeypatch):
-    monkeypatch.setenv(NO_COMPILE_VARIABLE, "1")
-    assert lstm_scans(CPU) is None
-    monkeypatch.setenv(NO_COMPILE_VARIABLE, "0")
-    assert lstm_scans(torch.device("meta")) is None
-
-
-def test_a_failed_build_logs_one_line_and_profile_still_runs(monkeypatch, caplog):
-    import torch.utils.cpp_extension
-
-    def broken_build(**_):
-        raise RuntimeError("Error building extension 'rnngrad_lstm_scan'\nc++: not found")
-
-    monkeypatch.delenv(NO_COMPILE_VARIABLE, raising=False)
-    monkeypatch.setattr(torch.utils.cpp_extension, "load", broken_build)
-    _compiled._build.cache_clear()
-    try:
-        with caplog.at_level(logging.WARNING, logger=_compiled.__name__):
-            assert lstm_scans(CPU) is None
-            model = nn.LSTM(2, 3).double()
-            result = profile(model, (torch.randn(4, 2, 2, dtype=torch.float64),), lambda out: out[0].sum())
-    finally:
-        _compiled._build.cache_clear()
-    assert [record.getMessage() for record in caplog.records] == [
-        "rnngrad: could not build the compiled LSTM scan, using the Python loops: "
-        "Error building extension 'rnngrad_lstm_scan'"
-    ]
-    assert result.hidden_grad("").shape == (4, 2, 3)
-
-
-def test_a_lock_file_left_by_a_killed_build_does_not_block_the_next(monkeypatch, tmp_path):
-    """Torch waits forever while its lock file exists; a build killed midway leaves one."""
-    import torch.utils.cpp_extension
-
-    monkeypatch.setenv("TORCH_EXTENSIONS_DIR", str(tmp_path))
-    monkeypatch.delenv(NO_COMPILE_VARIABLE, raising=False)
-    directory = _compiled._build_directory()
-    directory.mkdir(parents=True)
-    (directory / "lock").touch()
-    seen = []
-
-    def build_that_would_wait(*, build_directory, **_):
-        seen.append((build_directory, (Path(build_directory) / "lock").exists()))
-        raise RuntimeError("stop before compiling")
-
-    monkeypatch.setattr(torch.utils.cpp_extension, "load", build_that_would_wait)
-    _compiled._build.cache_clear()
-    try:
-        assert lstm_scans(CPU) is None
-    finally:
-        _compiled._build.cache_clear()
-    assert seen == [(str(directory), False)]
-    assert str(directory).startswith(str(tmp_path))
-
 
 def _bidirectional_packed_lstm(batch: int, projected: bool):
     torch.manual_seed(batch)
@@ -100,10 +31,9 @@ def _bidirectional_packed_lstm(batch: int, projected: bool):
 @pytest.mark.parametrize("threads", [1, 2, 3])
 @pytest.mark.parametrize("batch", [1, 3, 8])
 @pytest.mark.parametrize("projected", [False, True])
-def test_row_blocks_of_any_size_give_the_oracles_gradients(lstm_loops, threads, batch, projected):
-    """Rows split over 1 to 3 threads (one block for one row), uneven blocks, the reverse scan's
-    rows over 2 threads beside the parameter gradients (3 threads), sequences ending at
-    different steps in both directions: the oracle's gradients, per step and for every
+def test_any_threads_batch_and_projection_give_the_oracles_gradients(threads, batch, projected):
+    """1 to 3 threads, batches of 1 to 8, sequences ending at different steps in both
+    directions, with and without projection: the oracle's gradients, per step and for every
     parameter."""
     model, inputs, loss_fn = _bidirectional_packed_lstm(batch, projected)
     loss_fn(model(*inputs)).backward()
@@ -122,9 +52,9 @@ def test_row_blocks_of_any_size_give_the_oracles_gradients(lstm_loops, threads, 
         assert_close(result.cell_grad(name, layer, direction), cell, f"c l{layer} d{direction}")
 
 
-def test_every_row_block_flushes_denormals_as_the_caller_does(lstm_loops):
+def test_denormals_are_flushed_as_the_caller_does():
     """A float32 gradient that vanishes through the denormal range: flushed to zero in every row
-    of the batch, the rows the second thread ran included (no value below 2^-126 but 0)."""
+    of the batch (no value below 2^-126 but 0), the cell gradient computed after the pass too."""
     torch.manual_seed(0)
     model = nn.LSTM(4, 8)
     with torch.no_grad():
@@ -146,10 +76,10 @@ def test_every_row_block_flushes_denormals_as_the_caller_does(lstm_loops):
         assert not bool(denormal.any()), f"{int(denormal.sum())} denormal values"
 
 
-LONG_LENGTHS = [40, 17, 16, 33, 1]  # sequences ending inside, at the edge of and across 16-step chunks
+LONG_LENGTHS = [40, 17, 16, 33, 1]  # packed sequences of very different lengths
 
 
-def test_long_sequences_give_the_oracles_gradients(lstm_loops):
+def test_long_sequences_give_the_oracles_gradients():
     torch.manual_seed(5)
     model = nn.LSTM(3, 4, bidirectional=True).double()
     x = torch.randn(40, len(LONG_LENGTHS), 3, dtype=torch.float64)
@@ -164,7 +94,7 @@ def test_long_sequences_give_the_oracles_gradients(lstm_loops):
         assert_close(result.cell_grad(name, layer, direction), cell, f"c d{direction}")
 
 
-def test_long_sequences_give_the_exact_forget_gate_statistics(lstm_loops):
+def test_long_sequences_give_the_exact_forget_gate_statistics():
     """With W_hh = 0 the forget gates depend on x_t alone: the mean gate and the carousel product
     ∏ f over each sequence's valid steps follow in closed form, in both directions."""
     torch.manual_seed(6)
@@ -187,3 +117,19 @@ def test_long_sequences_give_the_exact_forget_gate_statistics(lstm_loops):
         expected_mean = float(forget[valid.expand_as(forget)].mean())
         torch.testing.assert_close(result.carousel_product("", 0, direction), expected_product, rtol=1e-12, atol=0)
         assert result.mean_forget_gate("", 0, direction) == pytest.approx(expected_mean, rel=1e-12)
+
+
+def test_batch_first_outputs_whose_gradient_is_not_contiguous():
+    """A loss on a batch-first output hands the layer a gradient in (B, T) memory order; the cell
+    gradient, computed after the pass from it, is the oracle's."""
+    torch.manual_seed(7)
+    model = nn.LSTM(3, 4, batch_first=True).double()
+    x = torch.randn(2, 9, 3, dtype=torch.float64)
+
+    def loss_fn(out):
+        return (out[0] * torch.arange(9, dtype=torch.float64).view(1, 9, 1)).sum()
+
+    result = profile(model, (x,), loss_fn)
+    for (name, layer, direction), (hidden, cell) in reference_gradients(model, (x,), loss_fn).items():
+        assert_close(result.hidden_grad(name, layer, direction), hidden, "h")
+        assert_close(result.cell_grad(name, layer, direction), cell, "c")

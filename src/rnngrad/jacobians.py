@@ -137,6 +137,11 @@ def jacobian_through_time(
     Returns:
         A :class:`JacobianThroughTime`; entry t of each norm is for ∂s_T/∂s_t, entry T is 0.
     """
+    if not isinstance(cell, (RecurrentCell, DiagonalCell)):
+        hint = (" (convert one layer first: rnngrad.from_torch(module, layer, direction); that layer reads "
+                "the outputs of the layers below it)" if isinstance(cell, torch.nn.Module) else "")
+        raise InputError(f"cell: expected an rnngrad cell (RNNCell, LSTMCell, GRUCell, MinGRUCell, MinLSTMCell "
+                         f"or LRUCell), got {type(cell).__name__}{hint}")
     if isinstance(cell, DiagonalCell):
         from rnngrad.diagonal_analysis import diagonal_jacobian_through_time  # here: it imports this module
 
@@ -144,6 +149,10 @@ def jacobian_through_time(
     inputs, unbatched = checked_inputs(cell, inputs)
     T, B, _ = inputs.shape
     if initial_state is not None:
+        if not isinstance(initial_state, torch.Tensor) or initial_state.is_complex():
+            raise InputError(f"initial_state: expected a real tensor of shape {(B, cell.state_size)}, "
+                             f"got {type(initial_state).__name__}"
+                             + (f" of dtype {initial_state.dtype}" if isinstance(initial_state, torch.Tensor) else ""))
         if tuple(initial_state.shape) != (B, cell.state_size):
             raise InputError(
                 f"initial_state: expected a flat state of shape {(B, cell.state_size)}, "
@@ -247,8 +256,12 @@ def checked_inputs(cell: RecurrentCell | DiagonalCell, inputs: torch.Tensor) -> 
         raise InputError(f"inputs: expected a 2D (T, I) or 3D (T, B, I) tensor, got {inputs.dim()}D")
     if inputs.is_complex():
         raise InputError(f"inputs: expected a real tensor, got a complex tensor of dtype {inputs.dtype}")
+    if not inputs.is_floating_point():
+        raise InputError(f"inputs: expected real floating-point values, got dtype {inputs.dtype}")
     if inputs.shape[0] == 0:
         raise InputError("inputs: expected at least one time step, got T = 0")
+    if inputs.dim() == 3 and inputs.shape[1] == 0:
+        raise InputError(f"inputs: expected at least one sequence, got B = 0 (shape {tuple(inputs.shape)})")
     if inputs.shape[-1] != cell.input_size:
         raise InputError(
             f"inputs: expected input size {cell.input_size} (the cell's), got {inputs.shape[-1]}"

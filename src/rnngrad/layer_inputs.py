@@ -10,7 +10,7 @@ from torch import nn
 
 from rnngrad.cells import DiagonalCell, RecurrentCell, from_torch
 from rnngrad.diagonal_modules import DiagonalStack
-from rnngrad.errors import InputError
+from rnngrad.errors import InputError, require_cell_position
 from rnngrad.jacobians import checked_inputs, trajectory
 
 LAYERED = (nn.RNN, nn.LSTM, nn.GRU)
@@ -34,8 +34,7 @@ def cell_and_inputs(
     if isinstance(model, DiagonalStack):
         return _stack_cell_and_inputs(model, inputs, layer, direction)
     if isinstance(model, RecurrentCell):
-        if layer != 0 or direction != 0:
-            raise InputError(f"layer, direction: a cell has only (0, 0), got ({layer}, {direction})")
+        require_cell_position(layer, direction)
         checked, unbatched = checked_inputs(model, inputs)
         return model, checked, unbatched
     if not isinstance(model, LAYERED + TORCH_CELLS):

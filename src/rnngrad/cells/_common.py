@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from rnngrad.cells.step_jacobians import StepJacobians
-from rnngrad.errors import InputError, require_positive_int
+from rnngrad.errors import InputError, require_bool, require_parameter_dtype, require_positive_int
 
 
 class RecurrentCell(nn.Module):
@@ -42,6 +42,8 @@ class RecurrentCell(nn.Module):
         super().__init__()
         self.input_size = require_positive_int("input_size", input_size)
         self.hidden_size = require_positive_int("hidden_size", hidden_size)
+        require_bool("bias", bias)
+        require_parameter_dtype("dtype", dtype)
         gate_rows = self.num_gates * hidden_size
         options = {"dtype": dtype, "device": device}
         self.weight_ih = nn.Parameter(torch.empty(gate_rows, input_size, **options))
@@ -99,6 +101,8 @@ class RecurrentCell(nn.Module):
             raise InputError(f"input: expected a tensor, got {type(x).__name__}")
         if x.dim() not in (1, 2):
             raise InputError(f"input: expected a 1D (I,) or 2D (B, I) tensor, got {x.dim()}D")
+        if x.dtype != self.weight_hh.dtype:
+            raise InputError(f"input: expected a tensor of dtype {self.weight_hh.dtype} (the cell's), got {x.dtype}")
         if x.shape[-1] != self.input_size:
             raise InputError(
                 f"input: expected last dimension input_size={self.input_size}, got {x.shape[-1]}"

@@ -32,7 +32,7 @@ import math
 import torch
 from torch import nn
 
-from rnngrad.errors import InputError, require_positive_int
+from rnngrad.errors import InputError, require_parameter_dtype, require_positive_int
 
 
 class DiagonalCell(nn.Module):
@@ -59,8 +59,7 @@ class DiagonalCell(nn.Module):
         super().__init__()
         self.input_size = require_positive_int("input_size", input_size)
         self.hidden_size = require_positive_int("hidden_size", hidden_size)
-        if dtype is not None and (not isinstance(dtype, torch.dtype) or not dtype.is_floating_point):
-            raise InputError(f"dtype: expected a real floating-point dtype for the parameters, got {dtype}")
+        require_parameter_dtype("dtype", dtype)  # real: the LRU makes its complex state from it
         self._parameter_options = {"dtype": dtype, "device": device}
 
     # --- the linear-recurrence view ---------------------------------------------------------

@@ -9,7 +9,7 @@ from rnngrad.cells._common import RecurrentCell
 from rnngrad.cells.gru import GRUCell
 from rnngrad.cells.lstm import LSTMCell
 from rnngrad.cells.rnn import RNNCell
-from rnngrad.errors import InputError
+from rnngrad.errors import PARAMETER_DTYPES, InputError, require_cell_position, require_index
 
 _SUPPORTED = "torch.nn.RNN, LSTM, GRU, RNNCell, LSTMCell or GRUCell"
 
@@ -19,7 +19,7 @@ def from_torch(module: nn.Module, layer: int = 0, direction: int = 0) -> Recurre
 
     Args:
         module: a ``torch.nn.RNN`` (tanh or relu), ``LSTM`` (without ``proj_size``), ``GRU``,
-            or one of the three ``*Cell`` modules. It is not modified.
+            or one of the three ``*Cell`` modules, or a subclass of one. It is not modified.
         layer: the layer of a multi-layer module (0 for cells).
         direction: 0 forward, 1 the reverse direction of a bidirectional module.
 
@@ -28,10 +28,9 @@ def from_torch(module: nn.Module, layer: int = 0, direction: int = 0) -> Recurre
         on the module's device and in its dtype.
     """
     if isinstance(module, (nn.RNNCell, nn.LSTMCell, nn.GRUCell)):
-        if layer != 0 or direction != 0:
-            raise InputError(f"layer, direction: a cell has only (0, 0), got ({layer}, {direction})")
+        require_cell_position(layer, direction)
         suffix, nonlinearity = "", getattr(module, "nonlinearity", "tanh")
-        arch = {nn.RNNCell: "rnn", nn.LSTMCell: "lstm", nn.GRUCell: "gru"}[type(module)]
+        arch = _arch(module, {nn.RNNCell: "rnn", nn.LSTMCell: "lstm", nn.GRUCell: "gru"})
     elif isinstance(module, (nn.RNN, nn.LSTM, nn.GRU)):
         _check_layer_and_direction(module, layer, direction)
         if isinstance(module, nn.LSTM) and module.proj_size > 0:
@@ -40,11 +39,14 @@ def from_torch(module: nn.Module, layer: int = 0, direction: int = 0) -> Recurre
             )
         suffix = f"_l{layer}" + ("_reverse" if direction == 1 else "")
         nonlinearity = getattr(module, "nonlinearity", "tanh")
-        arch = {nn.RNN: "rnn", nn.LSTM: "lstm", nn.GRU: "gru"}[type(module)]
+        arch = _arch(module, {nn.RNN: "rnn", nn.LSTM: "lstm", nn.GRU: "gru"})
     else:
         raise InputError(f"module: expected {_SUPPORTED}, got {type(module).__name__}")
 
     weight_ih = getattr(module, "weight_ih" + suffix)
+    if weight_ih.dtype not in PARAMETER_DTYPES:
+        raise InputError(f"module: expected float32 or float64 weights, got {weight_ih.dtype} "
+                         "(convert a copy with .double() or .float())")
     # A private generator: the initial draw is overwritten below, and torch's global RNG state
     # (which the user's own code may rely on) is left untouched.
     generator = torch.Generator(device=weight_ih.device)
@@ -62,9 +64,11 @@ def from_torch(module: nn.Module, layer: int = 0, direction: int = 0) -> Recurre
     return cell
 
 
-def _check_layer_and_direction(module: nn.RNNBase, layer: int, direction: int) -> None:
-    if not 0 <= layer < module.num_layers:
-        raise InputError(f"layer: expected 0..{module.num_layers - 1}, got {layer}")
-    directions = 2 if module.bidirectional else 1
-    if not 0 <= direction < directions:
-        raise InputError(f"direction: expected 0..{directions - 1}, got {direction}")
+def _arch(module: nn.Module, kinds: dict[type, str]) -> str:
+    """The arch of ``module``, a subclass of one of ``kinds`` included (a user's ``class MyLSTM(nn.LSTM)``)."""
+    return next(arch for kind, arch in kinds.items() if isinstance(module, kind))
+
+
+def _check_layer_and_direction(module: nn.RNNBase, layer: object, direction: object) -> None:
+    require_index("layer", layer, module.num_layers)
+    require_index("direction", direction, 2 if module.bidirectional else 1)

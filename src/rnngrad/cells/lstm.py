@@ -42,7 +42,7 @@ import torch
 
 from rnngrad.cells._common import RecurrentCell, diagonal_times
 from rnngrad.cells.step_jacobians import HiddenColumnsAndDiagonal
-from rnngrad.errors import InputError
+from rnngrad.errors import InputError, require_bool
 
 
 class LSTMCell(RecurrentCell):
@@ -79,7 +79,7 @@ class LSTMCell(RecurrentCell):
         **options,
     ) -> None:
         super().__init__(input_size, hidden_size, bias, **options)
-        self.forget_gate = forget_gate
+        self.forget_gate = require_bool("forget_gate", forget_gate)
 
     @property
     def state_size(self) -> int:

@@ -1,4 +1,9 @@
-"""The typer application and the one rule every command shares: bad input exits 2, no traceback.
+"""The typer application and the rule every command shares: one line on stderr, never a traceback.
+
+Bad input (:class:`InputError`) exits 2; so does a file the command could not read or write
+(an ``OSError`` that no check caught first: a full disk, a read-only folder), naming the file.
+Ctrl-C exits 130 with the one line ``Interrupted.``; every ``finally`` has run by then, so
+nothing half-written is left.
 
 The library's messages name Python arguments (``lang: expected …``, ``pass force=True``); a
 command can show them as its own options (``--lang: expected …``, ``pass --force``).
@@ -6,6 +11,7 @@ command can show them as its own options (``--lang: expected …``, ``pass --for
 
 from __future__ import annotations
 
+import errno
 import functools
 import inspect
 import json
@@ -46,8 +52,24 @@ def exits_2_on_bad_input(command: Command | None = None, *, options: tuple[str, 
         except InputError as error:
             typer.echo(f"Error: {as_options(str(error), flags)}", err=True)
             raise typer.Exit(code=2) from None
+        except KeyboardInterrupt:
+            typer.echo("Interrupted.", err=True)
+            raise typer.Exit(code=130) from None
+        except OSError as error:
+            if error.errno == errno.EPIPE:  # stdout closed early (| head): typer exits quietly
+                raise
+            typer.echo(f"Error: {describe_os_error(error)}", err=True)
+            raise typer.Exit(code=2) from None
 
     return wrapper
+
+
+def describe_os_error(error: OSError) -> str:
+    """``could not read or write 'path': No space left on device`` from an ``OSError``."""
+    reason = error.strerror or str(error) or type(error).__name__
+    if error.filename is None:
+        return f"could not read or write a file: {reason}"
+    return f"could not read or write {str(error.filename)!r}: {reason}"
 
 
 def option_flags(command: Callable[..., Any]) -> dict[str, str]:

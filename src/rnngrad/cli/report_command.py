@@ -24,6 +24,8 @@ def report_command(
 ) -> None:
     """Run every claim experiment and write an HTML report with figures, offline-readable."""
     config = ReportConfig(seed=seed, quick=quick, lang=lang, workers=workers)
+    if out.is_symlink():  # follow it: the user's link stays, the report goes where it points
+        out = out.resolve()
     with progress_bar("report") as on_progress:
         index = run_report(config, out, force, on_progress)
     Console().print(f"Report written to {index}")

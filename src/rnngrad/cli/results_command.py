@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from rnngrad.cli._app import app, exits_2_on_bad_input, print_json
-from rnngrad.errors import InputError
+from rnngrad.cli._files import check_figure_path, save_figure
 from rnngrad.sweep import load_results
 from rnngrad.sweep import plot_success_rate
 
@@ -24,12 +24,11 @@ def results_command(
     plot: Optional[Path] = typer.Option(None, "--plot", help="Also save success rate against T to this image file."),
 ) -> None:
     """Success rate and median steps per (task, T, model), side by side with the papers."""
+    if plot is not None:
+        check_figure_path("--plot", plot)
     results = load_results(db)
     if plot is not None and results["summary"]:
-        try:
-            plot_success_rate(results["summary"]).savefig(plot)
-        except (OSError, ValueError) as error:
-            raise InputError(f"--plot: expected a writable image path (.png, .pdf, .svg), got {str(plot)!r}: {error}") from None
+        save_figure("--plot", plot_success_rate(results["summary"]), plot)
     if json_output:
         print_json(results)
     else:

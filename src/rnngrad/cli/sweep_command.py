@@ -43,7 +43,7 @@ def sweep_command(
                    optimizer=optimizer, lr=lr, clip=clip, no_clip=no_clip)
     console = Console(stderr=True)
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                        TextColumn("{task.fields[last]}"), console=console)
+                        TextColumn("{task.fields[last]}"), console=console, disable=not console.is_terminal)
     bar = progress.add_task(f"sweep {task}", total=None, last="")
 
     def started(total: int, pending: int) -> None:  # input checked and DB open: show the bar
@@ -57,10 +57,16 @@ def sweep_command(
 
     try:
         outcome = run_sweep(sweep, on_event=finished, on_start=started)
+    except BaseException:
+        progress.live.transient = True  # stopped early: the one line that says why is enough
+        raise
     finally:
         if progress.live.is_started:
             progress.stop()
-    console.print(f"{outcome.ran} runs done now, {outcome.skipped} already in {outcome.db}")
+    message = f"{outcome.ran} runs done now, {outcome.skipped} already in {outcome.db}"
+    if outcome.elsewhere:
+        message += f", {outcome.elsewhere} done by another sweep on it meanwhile"
+    console.print(message)
     print_summary(load_results(outcome.db)["summary"], Console())
 
 

@@ -46,9 +46,10 @@ def train_command(
     if no_clip:
         overrides["clip"] = None
     config = TrainConfig(task=task, T=T, model=model, seed=seed, **overrides)
+    console = Console(stderr=True)
     progress = Progress(TextColumn(f"{model} on {task}, T = {T}"), BarColumn(), MofNCompleteColumn(),
                         TextColumn("loss {task.fields[loss]}  acc {task.fields[accuracy]}"), TimeElapsedColumn(),
-                        console=Console(stderr=True), transient=json_output)
+                        console=console, transient=json_output, disable=not console.is_terminal)
     bar = progress.add_task("train", total=config.steps, loss="…", accuracy="…")
 
     def show(update: TrainProgress) -> None:  # the first report starts the bar: bad input never draws it
@@ -59,6 +60,9 @@ def train_command(
 
     try:
         result = train(config, show)
+    except BaseException:
+        progress.live.transient = True  # stopped early: the one line that says why is enough
+        raise
     finally:
         if progress.live.is_started:
             progress.stop()

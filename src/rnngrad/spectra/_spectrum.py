@@ -11,12 +11,13 @@ from torch import nn
 from rnngrad._json import finite_list, finite_or_none
 from rnngrad.cells import DiagonalCell
 from rnngrad.diagonal_analysis import channel_means, log_abs_coefficients, log_abs_products
-from rnngrad.errors import InputError
+from rnngrad.errors import InputError, require_cell_position
 from rnngrad.jacobians import checked_inputs, trajectory
 from rnngrad.layer_inputs import cell_and_inputs
 from rnngrad.spectra._measured_rate import measured_log_rate
 from rnngrad.spectra.lags import check_lags, log_singular_values_at_lags
-from rnngrad.spectra.lyapunov import MAX_INTERVAL, LyapunovExponents, check_k_and_warmup, lyapunov_exponents
+from rnngrad.spectra.lyapunov import (MAX_INTERVAL, LyapunovExponents, check_block_budget, check_k_and_warmup,
+                                      lyapunov_exponents)
 
 
 @dataclass(frozen=True)
@@ -110,8 +111,7 @@ def spectrum(
         (torch.Size([4]), torch.Size([2, 8]))
     """
     if isinstance(model, DiagonalCell):
-        if layer != 0 or direction != 0:
-            raise InputError(f"layer, direction: a cell has only (0, 0), got ({layer}, {direction})")
+        require_cell_position(layer, direction)
         cell = model
         layer_inputs, unbatched = checked_inputs(cell, inputs)  # (T, B, I)
     else:  # a torch module, a cell, or a diagonal module (MinGRU, MinLSTM, LRU): one layer's cell
@@ -122,12 +122,7 @@ def spectrum(
     lags = tuple(lags)
     check_k_and_warmup(S, layer_inputs.shape[0], k, warmup)
     check_lags(lags, layer_inputs.shape[0])
-    if isinstance(max_interval, bool) or not isinstance(max_interval, int) or max_interval < 1:
-        raise InputError(f"max_interval: expected a positive integer, got {max_interval!r}")
-    if max_log_condition is not None and not (
-        isinstance(max_log_condition, (int, float)) and max_log_condition > 0
-    ):
-        raise InputError(f"max_log_condition: expected a positive number, got {max_log_condition!r}")
+    check_block_budget(max_log_condition, max_interval)
 
     if diagonal:
         found, singular = _diagonal_spectrum(cell, layer_inputs, k, warmup, lags)

@@ -106,6 +106,19 @@ def check_k_and_warmup(S: int, T: int, k: object, warmup: object) -> None:
         )
 
 
+def check_block_budget(max_log_condition: object, max_interval: object) -> None:
+    """Raise :class:`InputError` unless L is None or a finite number > 0 and m a positive int."""
+    if isinstance(max_interval, bool) or not isinstance(max_interval, int) or max_interval < 1:
+        raise InputError(f"max_interval: expected a positive integer, got {max_interval!r}")
+    if max_log_condition is not None and not (
+        isinstance(max_log_condition, (int, float)) and not isinstance(max_log_condition, bool)
+        and math.isfinite(max_log_condition) and max_log_condition > 0
+    ):
+        raise InputError(f"max_log_condition: expected a positive number, got {max_log_condition!r}"
+                         + (" (it must be finite)" if isinstance(max_log_condition, float)
+                            and not math.isfinite(max_log_condition) else ""))
+
+
 @torch.no_grad()
 def lyapunov_exponents(
     cell: RecurrentCell,
@@ -134,6 +147,7 @@ def lyapunov_exponents(
     T, B, _ = inputs.shape
     S = cell.state_size
     check_k_and_warmup(S, T, k, warmup)
+    check_block_budget(max_log_condition, max_interval)
     budget = default_log_condition(inputs.dtype) if max_log_condition is None else max_log_condition
     range_budget = 0.25 * math.log(torch.finfo(inputs.dtype).max)  # |log| that stays representable
     states = trajectory(cell, inputs) if states is None else states  # (T+1, B, S)

@@ -1,9 +1,11 @@
 """Run a grid of training runs into a results database, and read it back.
 
 Order of a sweep, so that bad input leaves nothing behind: check the grid and every name; refuse
-a ``db`` file that is not a results database (untouched); connect to Ray if asked (an unreachable
-cluster stops here, before any file is made); only then open or create the database, skip the
-runs it already holds and run the rest, writing each row when its run ends.
+a ``db`` file that is not a results database (untouched) or cannot be written; connect to Ray if
+asked (an unreachable cluster stops here, before any file is made); only then open or create the
+database, skip the runs it already holds and run the rest, each claimed just before it starts
+(a run another sweep on the same database has claimed or recorded meanwhile is left to it) and
+its row written when it ends.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from rnngrad.errors import InputError, require_positive_int
+from rnngrad.errors import require_positive_int
 from rnngrad.sweep import ray_backend
 from rnngrad.sweep.spec import SweepSpec, config_key
-from rnngrad.sweep.store import ResultsStore, check_results_db
+from rnngrad.sweep._db_file import check_sweep_target
+from rnngrad.sweep.store import ResultsStore
 from rnngrad.sweep.summary import summarize
 from rnngrad.training import TrainConfig, TrainResult, train_all
 
@@ -69,9 +72,10 @@ class SweepOutcome:
 
     db: Path
     total: int  # runs in the grid
-    skipped: int  # already in the database
-    ran: int  # trained and written now
-    statuses: dict[str, int] = field(default_factory=dict)  # over the runs done now
+    skipped: int  # already in the database when the sweep started
+    ran: int  # trained and written now, by this sweep
+    statuses: dict[str, int] = field(default_factory=dict)  # over the runs written now
+    elsewhere: int = 0  # left to, or already written by, another sweep on the same database meanwhile
 
 
 def run_sweep(sweep: SweepConfig, on_event: Callable[[SweepEvent], None] | None = None,
@@ -86,8 +90,7 @@ def run_sweep(sweep: SweepConfig, on_event: Callable[[SweepEvent], None] | None 
     spec = sweep.spec()
     workers = (os.cpu_count() or 1) if sweep.workers is None else require_positive_int("workers", sweep.workers)
     db = Path(sweep.db)
-    if db.exists():
-        check_results_db(db)  # refuse a foreign file before anything can touch it
+    check_sweep_target(db)  # refuse a foreign or read-only file before anything can touch it
     if sweep.ray is not None:
         ray_backend.connect(sweep.ray)  # an unreachable cluster stops the sweep here
     try:
@@ -98,21 +101,28 @@ def run_sweep(sweep: SweepConfig, on_event: Callable[[SweepEvent], None] | None 
             if on_start is not None:
                 on_start(len(configs), len(pending))
             statuses: Counter[str] = Counter()
+            trained = 0
 
             def record(result: TrainResult) -> None:
-                store.record(result)
-                statuses[result.status] += 1
+                nonlocal trained
+                trained += 1
+                if store.record(result):  # False: another sweep wrote this run first
+                    statuses[result.status] += 1
                 if on_event is not None:
-                    on_event(SweepEvent(result, sum(statuses.values()), len(pending)))
+                    on_event(SweepEvent(result, trained, len(pending)))
+
+            def claim(index: int) -> bool:
+                return store.claim(config_key(pending[index]))
 
             if sweep.ray is not None:
-                ray_backend.run_ray(pending, record)
+                ray_backend.run_ray([config for index, config in enumerate(pending) if claim(index)], record)
             else:
-                train_all(pending, workers, lambda _, result: record(result))
+                train_all(pending, workers, lambda _, result: record(result), claim=claim)
     finally:
         if sweep.ray is not None:
             ray_backend.disconnect()
-    return SweepOutcome(db, len(configs), len(configs) - len(pending), sum(statuses.values()), dict(statuses))
+    ran = sum(statuses.values())
+    return SweepOutcome(db, len(configs), len(configs) - len(pending), ran, dict(statuses), len(pending) - ran)
 
 
 def load_results(db: Path) -> dict[str, Any]:
@@ -123,9 +133,6 @@ def load_results(db: Path) -> dict[str, Any]:
     Each summary row: see :func:`rnngrad.sweep.summarize` (``success_rate``, ``median_steps``,
     ``published``, ...).
     """
-    db = Path(db)
-    if not db.exists():
-        raise InputError(f"db: expected an existing results database, got {str(db)!r} (no such file)")
-    with ResultsStore.open(db, create=False) as store:
+    with ResultsStore.open(Path(db), create=False, read_only=True) as store:  # works on a read-only mount
         runs = store.runs()
     return {"runs": runs, "summary": summarize(runs)}

@@ -38,7 +38,7 @@ class SweepSpec:
         if not self.models:
             raise InputError("model: expected at least one model name, got none")
         for T in self.T:
-            replace(self.base, task=self.task, T=T, model=self.models[0])  # names and T ≥ 2
+            replace(self.base, task=self.task, T=T, model=self.models[0]).check_budget()  # names, T ≥ 2, sizes
             make_task(self.task, T)  # the task's own bounds on T (e.g. digits needs 64)
         for model in self.models:
             replace(self.base, task=self.task, T=self.T[0], model=model)

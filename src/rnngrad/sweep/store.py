@@ -5,9 +5,17 @@ Crash safety, which a sweep killed with SIGKILL at any moment relies on:
 - A run's row is written in one transaction when the run ends (``INSERT OR IGNORE`` on the
   run's key), so a row is either all there or not there, and a key is never there twice.
 - A new database is built under a temporary name and linked into place only once its schema is
-  committed, so no half-made file ever sits at the given path.
+  committed, so no half-made file ever sits at the given path (:mod:`rnngrad.sweep._db_file`).
 - A file at the path that is not an rnngrad results database is refused before it is opened for
-  writing, and left byte for byte as it was.
+  writing, and left byte for byte as it was, with no file created beside it.
+
+Sweeps that share one database share its work: before a run starts, a sweep **claims** it (a
+row in ``claims``, in the same transaction that checks the run is not recorded yet); a run
+recorded, or claimed by another sweep whose process still runs on this machine, is left to it.
+A claim is dropped when its run is recorded or its sweep closes the database; the claims of a
+sweep killed with SIGKILL are taken over by the next one (its process is gone). A claim made on
+another machine (a database on a shared file system) cannot be checked and is honoured until
+that sweep closes the database.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import socket
 import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,124 +31,132 @@ from typing import Any
 
 from rnngrad._json import finite_or_none
 from rnngrad.errors import InputError
+from rnngrad.sweep._db_file import (BUSY_TIMEOUT_S, CLAIMS_SCHEMA, RUN_COLUMNS, check_results_db, check_writable,
+                                    create_database, process_alive, read_only_connection, remove_stale_creations)
 from rnngrad.sweep.spec import config_key
 from rnngrad.training import TrainResult
+from rnngrad.training.config import STATUSES
 
-FORMAT = "rnngrad.results"
-VERSION = "1"
-SQLITE_HEADER = b"SQLite format 3\x00"
-BUSY_TIMEOUT_S = 30.0
+_LISTED = tuple(column for column in RUN_COLUMNS if column != "result")  # runs() leaves the curves out
+_TYPES = {"key": str, "task": str, "T": int, "model": str, "seed": int, "status": str, "steps": int,
+          "sequences": int, "config": str, "finished_at": str}
 
-_SCHEMA = """
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE runs (
-    key TEXT PRIMARY KEY,                -- SHA-256 of the run's full config
-    task TEXT NOT NULL,
-    T INTEGER NOT NULL,
-    model TEXT NOT NULL,
-    seed INTEGER NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('solved', 'failed', 'diverged')),
-    steps INTEGER NOT NULL,
-    sequences INTEGER NOT NULL,
-    final_loss REAL,
-    final_accuracy REAL,
-    wall_time_s REAL NOT NULL,
-    config TEXT NOT NULL,                -- TrainConfig as JSON
-    result TEXT NOT NULL,                -- TrainResult as JSON (curves, profiles)
-    finished_at TEXT NOT NULL            -- ISO 8601, UTC
-);
-"""
+_OPEN_OWNERS: set[str] = set()  # owners of the stores open in this process (two sweeps in one process)
 
-_COLUMNS = ("key", "task", "T", "model", "seed", "status", "steps", "sequences", "final_loss",
-            "final_accuracy", "wall_time_s", "config", "finished_at")
-
-
-def check_results_db(path: Path) -> None:
-    """Raise :class:`InputError` unless ``path`` is an rnngrad results database (read-only check)."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"db: expected a results database file, got {str(path)!r} (no such file)")
-    with open(path, "rb") as file:
-        header = file.read(len(SQLITE_HEADER))
-    if header != SQLITE_HEADER:
-        raise InputError(f"db: expected an rnngrad results database, got {str(path)!r}, which is not SQLite")
-    try:
-        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
-        try:
-            row = connection.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
-        finally:
-            connection.close()
-    except sqlite3.DatabaseError:
-        row = None
-    if row is None or row[0] != FORMAT:
-        raise InputError(f"db: expected an rnngrad results database, got {str(path)!r}, an SQLite file of another kind")
+__all__ = ["ResultsStore", "check_results_db"]
 
 
 class ResultsStore:
     """One open results database. Use :meth:`open`; close with :meth:`close` or ``with``."""
 
-    def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
+    def __init__(self, path: Path, connection: sqlite3.Connection, read_only: bool = False) -> None:
         self.path = path
+        self.read_only = read_only
         self._connection = connection
+        self._owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        _OPEN_OWNERS.add(self._owner)
 
     @classmethod
-    def open(cls, path: Path | str, create: bool = True) -> ResultsStore:
+    def open(cls, path: Path | str, create: bool = True, read_only: bool = False) -> ResultsStore:
         """Open the database at ``path``; with ``create``, make it first if there is no file.
 
+        ``read_only`` opens it for reading only (as ``rnngrad results`` does): nothing is
+        written or created, and a database on a read-only mount or folder can be read.
+
         Raises:
-            InputError: the file is not a results database (it is left untouched), or it does
-                not exist and ``create`` is False, or its folder does not exist.
+            InputError: the file is not a results database (it is left untouched, with nothing
+                created beside it), or it does not exist and ``create`` is False (or
+                ``read_only``), or its folder does not exist, or it is to be written and the
+                file or its folder is read-only.
         """
         path = Path(path)
-        if not path.exists():
-            if not create:
+        if not path.exists() and not path.is_symlink():
+            if not create or read_only:
                 raise InputError(f"db: expected an existing results database, got {str(path)!r} (no such file)")
-            _create(path)
+            create_database(path)
         check_results_db(path)
-        connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("PRAGMA synchronous=FULL")
+        if read_only:
+            return cls(path, read_only_connection(path), read_only=True)
+        check_writable(path)
+        remove_stale_creations(path)
+        try:
+            connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=FULL")
+            connection.execute(CLAIMS_SCHEMA)
+        except sqlite3.Error as error:
+            raise InputError(f"db: could not open {str(path)!r} for writing ({error})") from None
         return cls(path, connection)
 
     def finished_keys(self) -> set[str]:
         """Keys of the runs already recorded."""
-        return {row[0] for row in self._connection.execute("SELECT key FROM runs")}
+        return {row[0] for row in self._execute("SELECT key FROM runs")}
+
+    def claim(self, key: str) -> bool:
+        """Claim the run ``key`` for this sweep: False if it is recorded, or claimed by another
+        sweep that still runs (see the module); True (and claimed) otherwise."""
+        with _Transaction(self):
+            if self._execute("SELECT 1 FROM runs WHERE key = ?", (key,)).fetchone() is not None:
+                return False
+            row = self._execute("SELECT owner FROM claims WHERE key = ?", (key,)).fetchone()
+            if row is not None and row[0] != self._owner and _owner_alive(row[0]):
+                return False
+            self._execute("INSERT OR REPLACE INTO claims (key, owner) VALUES (?, ?)", (key, self._owner))
+        return True
 
     def record(self, result: TrainResult) -> bool:
         """Write one finished run in one transaction; False if its key was already there."""
         config = result.config
+        key = config_key(config)
         row = (
-            config_key(config), config.task, config.T, config.model, config.seed, result.status,
+            key, config.task, config.T, config.model, config.seed, result.status,
             result.steps, result.sequences, finite_or_none(result.final_loss), finite_or_none(result.final_accuracy),
             result.wall_time_s, json.dumps(config.to_dict(), sort_keys=True),
             json.dumps(result.to_dict(), allow_nan=False), datetime.now(timezone.utc).isoformat(),
         )
         placeholders = ", ".join("?" * len(row))
-        columns = "key, task, T, model, seed, status, steps, sequences, final_loss, final_accuracy, " \
-                  "wall_time_s, config, result, finished_at"
-        with self._transaction():
-            cursor = self._connection.execute(f"INSERT OR IGNORE INTO runs ({columns}) VALUES ({placeholders})", row)
+        with _Transaction(self):
+            cursor = self._execute(f"INSERT OR IGNORE INTO runs ({', '.join(RUN_COLUMNS)}) VALUES ({placeholders})", row)
+            self._execute("DELETE FROM claims WHERE key = ?", (key,))
         return cursor.rowcount == 1
 
     def runs(self) -> list[dict[str, Any]]:
-        """Every recorded run (without curves), ordered by task, T, model, seed."""
-        query = f"SELECT {', '.join(_COLUMNS)} FROM runs ORDER BY task, T, model, seed, key"
+        """Every recorded run (without curves), ordered by task, T, model, seed.
+
+        Raises:
+            InputError: a row is not as a sweep writes it (its config not JSON, a count not an
+                integer, an unknown status): the database was changed by hand or damaged.
+        """
+        query = f"SELECT {', '.join(_LISTED)} FROM runs ORDER BY task, T, model, seed, key"
         runs = []
-        for values in self._connection.execute(query):
-            run = dict(zip(_COLUMNS, values))
-            run["config"] = json.loads(run["config"])
+        for values in self._execute(query):
+            run = _checked_run(dict(zip(_LISTED, values)), self.path)
+            run["config"] = _json_column(run, "config", self.path)
             runs.append(run)
         return runs
 
     def result(self, key: str) -> TrainResult:
         """The full :class:`TrainResult` (curves, profiles) of one run."""
-        row = self._connection.execute("SELECT result FROM runs WHERE key = ?", (key,)).fetchone()
+        row = self._execute("SELECT key, result FROM runs WHERE key = ?", (key,)).fetchone()
         if row is None:
             raise InputError(f"key: expected the key of a recorded run, got {key!r}")
-        return TrainResult.from_dict(json.loads(row[0]))
+        data = _json_column({"key": row[0], "result": row[1]}, "result", self.path)
+        try:
+            return TrainResult.from_dict(data)
+        except (KeyError, TypeError, ValueError) as error:
+            raise InputError(f"db: expected rows as rnngrad sweep writes them, got run {key!r} in {str(self.path)!r} "
+                             f"whose result does not read back ({type(error).__name__}: {error})") from None
 
     def close(self) -> None:
-        self._connection.close()
+        """Drop this sweep's unfinished claims and close the connection."""
+        try:
+            if not self.read_only:
+                self._connection.execute("DELETE FROM claims WHERE owner = ?", (self._owner,))
+        except sqlite3.Error:
+            pass  # a claim left behind is taken over by the next sweep: its process is gone
+        finally:
+            _OPEN_OWNERS.discard(self._owner)
+            self._connection.close()
 
     def __enter__(self) -> ResultsStore:
         return self
@@ -147,45 +164,55 @@ class ResultsStore:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _transaction(self):
-        return _Transaction(self._connection)
+    def _execute(self, statement: str, parameters: tuple = ()) -> sqlite3.Cursor:
+        """``execute``, with SQLite's failures (a full disk, a lock held too long) as one InputError."""
+        try:
+            return self._connection.execute(statement, parameters)
+        except sqlite3.Error as error:
+            raise InputError(f"db: could not use {str(self.path)!r} ({error})") from None
 
 
 class _Transaction:
     """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on an exception."""
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
-        self._connection = connection
+    def __init__(self, store: ResultsStore) -> None:
+        self._store = store
 
     def __enter__(self) -> None:
-        self._connection.execute("BEGIN IMMEDIATE")
+        self._store._execute("BEGIN IMMEDIATE")
 
     def __exit__(self, exc_type, *rest: object) -> None:
-        self._connection.execute("ROLLBACK" if exc_type else "COMMIT")
+        if exc_type is None:
+            self._store._execute("COMMIT")
+            return
+        try:
+            self._store._connection.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass  # the transaction is gone already; the error that ended it propagates
 
 
-def _create(path: Path) -> None:
-    """Build an empty database beside ``path`` and link it into place (never overwriting)."""
-    if not path.parent.is_dir():
-        raise InputError(f"db: expected a file in an existing folder, got {str(path)!r}")
-    temporary = path.parent / f".{path.name}.{secrets.token_hex(8)}.creating"
-    os.close(os.open(temporary, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))  # mode as umask allows
+def _owner_alive(owner: str) -> bool:
+    """Whether the sweep ``host:pid:token`` may still be running (a dead pid of this host: no)."""
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return True  # another machine's sweep: its claim is honoured
+    if int(pid_text) == os.getpid():
+        return owner in _OPEN_OWNERS  # this process: another store still open, or a past life of the pid
+    return process_alive(int(pid_text))
+
+
+def _checked_run(run: dict[str, Any], path: Path) -> dict[str, Any]:
+    for column, kind in _TYPES.items():
+        if not isinstance(run[column], kind) or (column == "status" and run[column] not in STATUSES):
+            raise InputError(f"db: expected rows as rnngrad sweep writes them, got run {str(run['key'])[:16]!r} in "
+                             f"{str(path)!r} with {column} = {str(run[column])[:40]!r}")
+    return run
+
+
+def _json_column(run: dict[str, Any], column: str, path: Path) -> Any:
     try:
-        connection = sqlite3.connect(temporary, isolation_level=None)
-        try:
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("BEGIN IMMEDIATE")
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    connection.execute(statement)
-            connection.executemany("INSERT INTO meta (key, value) VALUES (?, ?)",
-                                   [("format", FORMAT), ("version", VERSION)])
-            connection.execute("COMMIT")
-        finally:
-            connection.close()  # checkpoints the WAL into the file and removes it
-        try:
-            os.link(temporary, path)
-        except FileExistsError:
-            pass  # another sweep created it first; theirs is checked like any existing file
-    finally:
-        os.unlink(temporary)
+        return json.loads(run[column])
+    except (TypeError, ValueError):
+        raise InputError(f"db: expected rows as rnngrad sweep writes them, got run {str(run['key'])[:16]!r} in "
+                         f"{str(path)!r} whose {column} is not JSON") from None

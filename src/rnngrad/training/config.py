@@ -6,6 +6,7 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from rnngrad._budget import check_elements
 from rnngrad._json import finite_or_none
 from rnngrad.errors import InputError, require_positive_int
 from rnngrad.models import model_spec
@@ -23,6 +24,10 @@ class TrainConfig:
     The defaults are sized so the quick sweep (adding at T = 50 and 100; rnn-tanh, lstm, gru;
     one seed) fits in 10 minutes on 2 CPU cores, with a budget of 96,000 sequences per run, more
     than the 74,000 HS97's LSTM needed at T = 100.
+
+    Before a run is built, :meth:`check_budget` holds its sizes to the element budget
+    (:mod:`rnngrad._budget`: 10⁸ by default, the environment variable ``RNNGRAD_MAX_ELEMENTS``
+    raises it).
     """
 
     task: str = "adding"  # a name from rnngrad.tasks.task_names()
@@ -62,6 +67,16 @@ class TrainConfig:
         if self.clip is not None:
             _require_positive_number("clip", self.clip)
             object.__setattr__(self, "clip", float(self.clip))
+
+    def check_budget(self) -> None:
+        """Raise :class:`InputError` if the run would hold more elements than the budget allows:
+        batch_size × T × hidden_size (the hidden states one update keeps) or 4·hidden_size² (the
+        recurrent weights). :func:`~rnngrad.training.train` and a sweep's grid check it before
+        anything is built; a config read back from a results database is not held to it."""
+        check_elements("batch_size × T × hidden_size", self.batch_size * self.T * self.hidden_size,
+                       f"{self.batch_size:,} × {self.T:,} × {self.hidden_size:,}: the hidden states one update keeps")
+        check_elements("hidden_size", 4 * self.hidden_size**2,
+                       f"4 × {self.hidden_size:,}²: the recurrent weights of up to four gates")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -55,7 +55,8 @@ def train(config: TrainConfig, on_progress: ProgressCallback | None = None) -> T
     """Train ``config.model`` on ``config.task`` by eq. (1) and report how it went.
 
     Args:
-        config: the run (validated when it was built).
+        config: the run (validated when it was built; its sizes are held to the element budget
+            here, :meth:`TrainConfig.check_budget`).
         on_progress: called with a :class:`TrainProgress` every ``config.log_every`` steps and
             once at the end; the library never prints.
 
@@ -68,6 +69,7 @@ def train(config: TrainConfig, on_progress: ProgressCallback | None = None) -> T
         >>> result.status, result.steps
         ('failed', 5)
     """
+    config.check_budget()  # sizes before anything is allocated
     start = time.perf_counter()
     task = make_task(config.task, config.T)
     model = build_model(config.model, task.input_size, config.hidden_size, task.output_size,

@@ -4,6 +4,11 @@ Workers are spawned (not forked: a forked torch can deadlock in OpenMP), each wi
 intra-op threads. Results come back to the caller, in completion order; so does each run's
 progress, through a queue the caller drains while it waits. A worker whose parent dies (a sweep
 killed with SIGKILL) notices within a second and exits, so no orphan keeps training.
+
+Ctrl-C is the caller's alone: workers are spawned with SIGINT blocked and ignore it once started
+(a terminal sends it to the whole process group, and a worker still importing would print a
+KeyboardInterrupt traceback), and when the caller stops early (an interrupt, an error) it tells
+them to exit at once and waits until they have.
 """
 
 from __future__ import annotations
@@ -12,8 +17,8 @@ import contextlib
 import multiprocessing
 import os
 import queue
+import signal
 import threading
-import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any, Callable, Sequence
 
@@ -31,7 +36,8 @@ _QUEUE: Any = None  # a worker's progress queue (set by the pool initializer), o
 
 
 def train_all(configs: Sequence[TrainConfig], workers: int, on_result: ResultCallback, *,
-              threads: int | None = None, on_progress: RunProgress | None = None) -> None:
+              threads: int | None = None, on_progress: RunProgress | None = None,
+              claim: Callable[[int], bool] | None = None) -> None:
     """Train every config, calling ``on_result(index, result)`` in this process as each run ends.
 
     Args:
@@ -43,31 +49,77 @@ def train_all(configs: Sequence[TrainConfig], workers: int, on_result: ResultCal
         threads: intra-op threads per run (1 makes a run's numbers independent of ``workers``);
             None: this process's count inline, ``cpu_count // workers`` in workers.
         on_progress: called in this process with each run's fraction done, now and then.
+        claim: called in this process just before run ``index`` starts; a run it returns False
+            for is skipped (another process has it). None: every run is trained.
     """
     if not configs:
         return
+    wanted = claim if claim is not None else (lambda index: True)
     if workers == 1 or len(configs) == 1:
         with intra_op_threads(threads) if threads is not None else contextlib.nullcontext():
             for index, config in enumerate(configs):
-                on_result(index, _train(index, config, on_progress))
+                if wanted(index):
+                    on_result(index, _train(index, config, on_progress))
         return
     workers = min(workers, len(configs))
     context = multiprocessing.get_context("spawn")
     progress_queue = context.Queue() if on_progress is not None else None
+    stop = context.Event()  # set when the caller stops early: every worker exits at once
     threads = max(1, (os.cpu_count() or 1) // workers) if threads is None else threads
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker,
-                               initargs=(os.getpid(), threads, progress_queue))
+                               initargs=(os.getpid(), threads, progress_queue, stop))
+    upcoming = iter(range(len(configs)))
+    pending: dict[Any, int] = {}
+
+    def submit_next() -> None:  # at most `workers` runs in flight, each claimed as it is submitted
+        for index in upcoming:
+            if wanted(index):
+                with _sigint_deferred():  # a submit may spawn a worker: see there
+                    pending[pool.submit(_train_in_worker, index, configs[index])] = index
+                return
+
     completed = False
     try:
-        pending = {pool.submit(_train_in_worker, index, config): index for index, config in enumerate(configs)}
+        for _ in range(workers):
+            submit_next()
         while pending:
             done, _ = wait(pending, timeout=_DRAIN_S if progress_queue else None, return_when=FIRST_COMPLETED)
             _drain(progress_queue, on_progress)
             for future in done:
                 on_result(pending.pop(future), future.result())
+                submit_next()
         completed = True
     finally:
-        pool.shutdown(wait=completed, cancel_futures=not completed)
+        if not completed:
+            stop.set()
+        pool.shutdown(wait=True, cancel_futures=not completed)
+
+
+@contextlib.contextmanager
+def _sigint_deferred():
+    """Hold back Ctrl-C while workers are spawned, then act on it.
+
+    SIGINT is blocked in this (the main) thread, so a worker spawned now inherits it blocked,
+    and this process's handler only records it, so the spawn is never cut between starting a
+    worker and handing it its data (the worker would die with a traceback). A Ctrl-C meanwhile
+    goes to the previous handler right after (KeyboardInterrupt), not lost. Off the main thread,
+    or without signal masks, nothing is changed.
+    """
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    received = []
+    previous_handler = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    previous_mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)
+        signal.signal(signal.SIGINT, previous_handler)
+        if received and callable(previous_handler):
+            previous_handler(signal.SIGINT, None)
+        elif received and previous_handler == signal.SIG_DFL:
+            raise KeyboardInterrupt
 
 
 def _train(index: int, config: TrainConfig, on_progress: RunProgress | None) -> TrainResult:
@@ -86,11 +138,12 @@ def _drain(progress_queue: Any, on_progress: RunProgress | None) -> None:
             return
 
 
-def _start_worker(parent_pid: int, threads: int, progress_queue: Any) -> None:
+def _start_worker(parent_pid: int, threads: int, progress_queue: Any, stop: Any) -> None:
     global _QUEUE
     _QUEUE = progress_queue
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle (see the module)
     torch.set_num_threads(threads)
-    watchdog = threading.Thread(target=_exit_when_orphaned, args=(parent_pid,), daemon=True)
+    watchdog = threading.Thread(target=_exit_when_orphaned_or_stopped, args=(parent_pid, stop), daemon=True)
     watchdog.start()
 
 
@@ -99,7 +152,7 @@ def _train_in_worker(index: int, config: TrainConfig) -> TrainResult:
     return _train(index, config, report)
 
 
-def _exit_when_orphaned(parent_pid: int) -> None:
-    while os.getppid() == parent_pid:
-        time.sleep(PARENT_POLL_S)
-    os._exit(1)  # the caller is gone; its result can no longer be used
+def _exit_when_orphaned_or_stopped(parent_pid: int, stop: Any) -> None:
+    while os.getppid() == parent_pid and not stop.wait(PARENT_POLL_S):
+        pass
+    os._exit(1)  # the caller is gone or stopped early; its result can no longer be used

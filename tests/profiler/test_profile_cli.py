@@ -84,3 +84,18 @@ def test_the_script_shows_the_librarys_log_lines_on_stderr_only():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert (done.stdout, done.stderr) == ("", "building the compiled linear scan\n")
+
+
+def test_a_plot_path_that_cannot_be_written_is_refused_before_the_work(tmp_path, monkeypatch):
+    from rnngrad.cli import profile_command as command
+
+    def never(*args, **kwargs):
+        raise AssertionError("the model was profiled before the plot path was checked")
+
+    monkeypatch.setattr(command, "load_checkpoint_and_inputs", never)
+    (tmp_path / "folder.png").mkdir()
+    for plot, message in ((tmp_path / "folder.png", "which is a directory"),
+                          (tmp_path / "missing" / "p.png", "expected a file in an existing folder")):
+        result = CliRunner().invoke(app, ["profile", "--checkpoint", str(tmp_path / "c.pt"), "--inputs",
+                                          str(tmp_path / "x.pt"), "--plot", str(plot)])
+        assert result.exit_code == 2 and message in result.output, result.output

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from rnngrad.checkpoint import load_checkpoint_and_inputs
 from rnngrad.cli._app import app, exits_2_on_bad_input, print_json
+from rnngrad.cli._files import check_figure_path
 from rnngrad.errors import InputError
 from rnngrad.profiler import profile
 from rnngrad.profiler.render import save_plot, summary
@@ -36,6 +37,8 @@ def profile_command(
     """‖dL/dh_t‖ for every layer, direction and step t, its decay rate and memory horizon."""
     if loss not in LOSSES:
         raise InputError(f"--loss: expected one of {', '.join(LOSSES)}, got {loss!r}")
+    if plot is not None:
+        plot = check_figure_path("--plot", plot)  # before the work, not after it
     module, sequence = load_checkpoint_and_inputs(checkpoint, inputs, nonlinearity)  # (T, I)
     result = profile(module, (sequence,), LOSSES[loss])
     if plot is not None:

@@ -276,3 +276,37 @@ def test_finite_check_is_exact_when_the_sum_overflows():
 def test_inputs_on_another_device_are_named():
     with pytest.raises(InputError, match=r"^a: expected a tensor on b's device cpu, got meta$"):
         linear_scan(torch.ones(3, device="meta"), torch.ones(4, 3))
+
+
+def test_torch_func_grad_vmap_and_jacrev_agree_with_the_loop(scan_path):
+    """linear_scan under torch.func: grad (setup_context), vmap (its vmap rule) and, on the
+    compiled path, jacrev (the chunked scan's backward uses out= ops that vmap cannot batch)."""
+    import warnings
+
+    import torch.func as func
+
+    generator = torch.Generator().manual_seed(3)
+    a = torch.rand(6, 2, 3, dtype=torch.float64, generator=generator)
+    b = torch.randn(4, 6, 2, 3, dtype=torch.float64, generator=generator)  # 4 samples to vmap over
+
+    def loop(a, b):
+        h, states = torch.zeros_like(b[0]), []
+        for t in range(b.shape[0]):
+            h = a[t] * h + b[t]
+            states.append(h)
+        return torch.stack(states)
+
+    torch.testing.assert_close(func.vmap(linear_scan, in_dims=(None, 0))(a, b), torch.stack([loop(a, x) for x in b]),
+                               rtol=1e-12, atol=1e-14)
+    grads = func.grad(lambda a, b: linear_scan(a, b).sin().sum(), argnums=(0, 1))(a, b[0])
+    leaves = (a.clone().requires_grad_(), b[0].clone().requires_grad_())
+    expected = torch.autograd.grad(loop(*leaves).sin().sum(), leaves)
+    for got, want in zip(grads, expected):
+        torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-14)
+    if scan_path != "compiled":
+        return
+    with warnings.catch_warnings():  # torch's per-sample fallback for the compiled backward
+        warnings.filterwarnings("ignore", message="There is a performance drop because we have not yet implemented")
+        jacobian = func.jacrev(lambda x: linear_scan(a, x))(b[0])
+    torch.testing.assert_close(jacobian, torch.autograd.functional.jacobian(lambda x: loop(a, x), b[0]),
+                               rtol=1e-12, atol=1e-14)

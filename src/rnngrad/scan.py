@@ -155,12 +155,34 @@ class _LinearScan(torch.autograd.Function):
     """(1) forward and (2) backward on checked inputs of one dtype; a has b's number of axes."""
 
     @staticmethod
-    def forward(ctx, a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None,
+    def forward(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None,
                 on_delta: Callable[[torch.Tensor], None] | None, anchor: torch.Tensor | None) -> torch.Tensor:
-        h = _run_scan(a, b, h0, reverse=False)  # (T, *trailing), (1)
-        ctx.save_for_backward(a, h, h0)
+        return _run_scan(a, b, h0, reverse=False)  # (T, *trailing), (1)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output) -> None:  # apart from forward: torch.func.grad and vjp work
+        a, _, h0, on_delta, anchor = inputs
+        ctx.save_for_backward(a, output, h0)
         ctx.on_delta, ctx.anchor_like = on_delta, None if anchor is None else torch.zeros_like(anchor)
-        return h
+
+    @staticmethod
+    def vmap(info, in_dims, a, b, h0, on_delta, anchor):
+        """Under ``torch.func.vmap``: the scan is element-wise over its trailing axes, so the
+        vmapped axis becomes one more trailing axis (a size-1 axis where an input is not
+        batched). The backward under a transform runs the compiled ops one sample at a time
+        (torch's fallback, which warns), so ``jacrev`` is correct but not fast; the chunked
+        scan's backward (no compiler, or CUDA) cannot run under vmap (it writes with out=)."""
+        def batch_last(value, dim):
+            if value is None:
+                return None
+            return value.unsqueeze(-1) if dim is None else value.movedim(dim, -1)
+
+        a_dim, b_dim, h0_dim = in_dims[:3]
+        b = batch_last(b, b_dim)
+        if b_dim is None:
+            b = b.expand(*b.shape[:-1], info.batch_size)
+        a, h0 = batch_last(a, a_dim).contiguous(), batch_last(h0, h0_dim)
+        return _LinearScan.apply(a, b.contiguous(), h0, on_delta, anchor), -1
 
     @staticmethod
     @torch.autograd.function.once_differentiable

@@ -20,6 +20,17 @@ def quick_figures(quick_report):
 
 
 @pytest.fixture(scope="session")
+def quick_report_ko(quick_report):
+    """The same measurements, in Korean (the language changes only the words)."""
+    return dataclasses.replace(quick_report, config=dataclasses.replace(quick_report.config, lang="ko"))
+
+
+@pytest.fixture(scope="session")
+def quick_figures_ko(quick_report_ko):
+    return render_figures(quick_report_ko)
+
+
+@pytest.fixture(scope="session")
 def written_report(quick_report, quick_figures, tmp_path_factory):
     out = tmp_path_factory.mktemp("reports") / "en"
     write_report(quick_report, quick_figures, out)
@@ -27,10 +38,9 @@ def written_report(quick_report, quick_figures, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def written_report_ko(quick_report, quick_figures, tmp_path_factory):
-    korean = dataclasses.replace(quick_report, config=dataclasses.replace(quick_report.config, lang="ko"))
+def written_report_ko(quick_report_ko, quick_figures_ko, tmp_path_factory):
     out = tmp_path_factory.mktemp("reports") / "ko"
-    write_report(korean, quick_figures, out)
+    write_report(quick_report_ko, quick_figures_ko, out)
     return out
 
 

@@ -1,7 +1,9 @@
 """The report in a real browser: headless Chromium over the DevTools protocol.
 
 Asserts no console error, no request leaving file://, every image decoded (naturalWidth > 0),
-every claim in the table, and keeps a screenshot (the pytest tmp dir, and the top of the English
+every claim in the table, every MathML element laid out with a size, the Korean page's Hangul
+drawn with its embedded font (Chromium's own record of the fonts used, and a width unlike the
+fallback boxes'), and keeps a screenshot (the pytest tmp dir, and the top of the English
 page at /tmp/report-screenshot.png). Skipped, saying why, where Chromium or websocket-client is
 missing.
 """
@@ -27,8 +29,25 @@ FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--dis
 PROBE = """(async () => {
   const images = [...document.images];
   await Promise.all(images.map(image => image.decode().catch(() => null)));
+  await document.fonts.ready;
   const cells = selector => [...document.querySelectorAll(selector)];
+  // the same Hangul text in the page's font and in a family no machine has (fallback boxes)
+  const width = family => {
+    const probe = document.createElement("span");
+    probe.textContent = "주장 한눈에 보기 성립";
+    probe.style.cssText = `font-family:${family};font-size:40px;white-space:nowrap;position:absolute`;
+    document.body.appendChild(probe);
+    const measured = probe.getBoundingClientRect().width;
+    probe.remove();
+    return measured;
+  };
   return JSON.stringify({
+    math: cells("math").map(math => { const box = math.getBoundingClientRect();
+                                      return {width: box.width, height: box.height}; }),
+    equations: cells("div.eq math").length,
+    hangulWidth: width("inherit"), fallbackWidth: width("no-such-font-rnngrad"),
+    koreanFont: [...document.fonts].filter(face => face.family.replace(/"/g, "") === "rnngrad Korean")
+                                   .map(face => face.status),
     images: images.map(image => ({src: image.getAttribute("src"), width: image.naturalWidth})),
     rows: cells("#claims-table tbody tr").map(row => row.dataset.claim),
     verdicts: cells("#claims-table [data-verdict]").map(span => span.dataset.verdict),
@@ -98,6 +117,18 @@ def open_browser(profile: Path) -> tuple[subprocess.Popen, str]:
     return process, pages[0]["webSocketDebuggerUrl"]
 
 
+def platform_fonts(tools: DevTools, selectors: tuple[str, ...]) -> dict[str, list[str]]:
+    """The fonts Chromium actually drew each element's text with (the first match of each selector)."""
+    tools.call("DOM.enable")
+    tools.call("CSS.enable")
+    root = tools.call("DOM.getDocument")["root"]["nodeId"]
+    fonts = {}
+    for selector in selectors:
+        node = tools.call("DOM.querySelector", nodeId=root, selector=selector)["nodeId"]
+        fonts[selector] = [font["familyName"] for font in tools.call("CSS.getPlatformFontsForNode", nodeId=node)["fonts"]]
+    return fonts
+
+
 def errors_in(events: list[dict]) -> list[str]:
     errors = []
     for event in events:
@@ -123,6 +154,7 @@ def test_report_in_headless_chromium(language, written_report, written_report_ko
         tools.wait_for("Page.loadEventFired")
         probe = json.loads(tools.call("Runtime.evaluate", expression=PROBE, awaitPromise=True,
                                       returnByValue=True)["result"]["value"])
+        fonts = platform_fonts(tools, ("h1", "h2#claims", "#claims-table th:nth-child(2)", "#claims-table .verdict"))
         width = 1200
         tools.call("Emulation.setDeviceMetricsOverride", width=width, height=probe["height"], deviceScaleFactor=1,
                    mobile=False)
@@ -149,3 +181,16 @@ def test_report_in_headless_chromium(language, written_report, written_report_ko
     assert sorted(probe["sections"]) == sorted(CLAIM_IDS)  # in page order: the adding problem comes before the appendix
     stored = json.loads((folder / "report.json").read_text(encoding="utf-8"))
     assert probe["verdicts"] == [claim["verdict"] for claim in stored["claims"]]
+
+    # MathML is laid out: every <math> has a size, one per numbered equation at least
+    assert probe["equations"] == len(stored["equations"]) and len(probe["math"]) > probe["equations"]
+    assert all(box["width"] > 0 and box["height"] > 0 for box in probe["math"]), probe["math"]
+
+    # Hangul is drawn with the embedded font, not as fallback boxes (only the Korean page carries it)
+    if language == "ko":
+        assert probe["koreanFont"] == ["loaded"]
+        assert abs(probe["hangulWidth"] - probe["fallbackWidth"]) > 20, probe
+        for selector, families in fonts.items():
+            assert "rnngrad Korean" in families, (selector, families)
+    else:
+        assert probe["koreanFont"] == []

@@ -75,6 +75,7 @@ def measure_adding_problem(config: ClaimsConfig, advance: Advance) -> ClaimResul
                      + f" (baseline MSE {BASELINE_MSE:.3f})"),
     }
     series = {"curves": curves, "profiles": profiles, "baseline_mse": BASELINE_MSE,
+              "learned": {f"{run['model']}/T={run['T']}": run["learned"] for run in runs},
               "models": list(config.train_models), "T": list(config.train_T)}
     return ClaimResult("C11", C11_CLAIM, decide_adding(evidence), evidence, "training_curves", series)
 

@@ -243,6 +243,7 @@ def _headline(cells: dict, lstm_rate: float) -> str:
             "of the horizons' prediction; " + ", ".join(
                 f"{name}: slope within {percent(cells[name]['slope_gap'])} of λ₁, profiler ρ within "
                 f"{percent(cells[name]['profiler_gap'])} of the prediction" for name in gated)
-            + f"; ρ per step: LSTM (torch init) {lstm_rate:.3g}, "
-            + ", ".join(f"{name} {row['profiler_decay_rate']:.3g}" for name, row in cells.items())
-            + f" (the LRU's slowest channel: {-lru['top_exponent']:.2g})")
+            # the evidence keeps the profiler's rates in nats per step; the headline writes decades per step
+            + f"; ρ in decades per step: LSTM (torch init) {lstm_rate / math.log(10):.3g}, "
+            + ", ".join(f"{name} {row['profiler_decay_rate'] / math.log(10):.3g}" for name, row in cells.items())
+            + f" (the LRU's slowest channel: {-lru['top_exponent'] / math.log(10):.2g})")

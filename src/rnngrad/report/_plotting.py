@@ -1,8 +1,8 @@
 """What every report figure shares: a pyplot-free matplotlib figure, log10 axes, and file bytes.
 
 Figures are built with :class:`matplotlib.figure.Figure` directly (no pyplot, no global state;
-Agg renders them). Text inside figures is language-neutral — symbols, numbers, model names —
-so the same PNG and SVG serve every report language; captions carry the prose.
+Agg renders them). The words inside figures come from :mod:`rnngrad.report.figure_text` in the
+report's language; :func:`figure_style` gives Korean figures the shipped Korean font.
 """
 
 from __future__ import annotations
@@ -16,14 +16,24 @@ import matplotlib
 matplotlib.use("Agg")  # before anything imports pyplot; the report never shows windows
 
 from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
+from matplotlib.ticker import FuncFormatter, Locator, MaxNLocator  # noqa: E402
 
-COLORS = ("#1b6ca8", "#d1495b", "#2e933c", "#edae49", "#6c4f9c", "#00798c", "#8d6a3f", "#555555")
+# blue, red, green, orange, purple, brown, pink, grey: no two alike (the old teal was next to blue)
+COLORS = ("#1b6ca8", "#d1495b", "#2e933c", "#edae49", "#6c4f9c", "#8d6a3f", "#e377c2", "#555555")
 STYLE = {
     "font.size": 9, "axes.titlesize": 9, "axes.labelsize": 9, "legend.fontsize": 8,
     "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.3,
     "svg.hashsalt": "rnngrad-report", "svg.fonttype": "path", "lines.linewidth": 1.5,
 }
+
+
+def figure_style(lang: str = "en") -> dict:
+    """The rc settings of every figure; Korean figures fall back to the shipped Korean font."""
+    if lang == "ko":
+        from rnngrad.report.korean_font import matplotlib_family
+
+        return {**STYLE, "font.family": matplotlib_family()}
+    return dict(STYLE)
 
 
 def new_figure(width: float, height: float, rows: int = 1, columns: int = 1, layout: str | None = "constrained",
@@ -46,11 +56,38 @@ def power_of_ten(exponent: float) -> str:
     return "10" + str(int(round(exponent))).translate(_SUPERSCRIPT)
 
 
+class DecadeLocator(Locator):
+    """Ticks of a log10-valued axis: whole decades, or 1-2-5 steps when it spans under 3 decades."""
+
+    def __init__(self) -> None:
+        self.decades = MaxNLocator(nbins=6, integer=True)
+
+    def set_axis(self, axis) -> None:
+        super().set_axis(axis)
+        self.decades.set_axis(axis)
+
+    def __call__(self):
+        low, high = sorted(self.axis.get_view_interval())
+        if high - low >= 3:
+            return self.decades()
+        for mantissas in ((1, 2, 5), (1, 2, 3, 4, 5, 6, 7, 8, 9)):
+            ticks = [math.log10(m) + n for n in range(math.floor(low) - 1, math.ceil(high) + 1) for m in mantissas]
+            ticks = [tick for tick in ticks if low - 1e-9 <= tick <= high + 1e-9]
+            if len(ticks) >= 3:
+                return ticks
+        return ticks
+
+
 def power_of_ten_axis(axis, which: str = "y") -> None:
     """Label a log10-valued axis with 10ⁿ ticks (the data stay finite and plottable)."""
     target = axis.yaxis if which == "y" else axis.xaxis
-    target.set_major_locator(MaxNLocator(nbins=6, integer=True))
-    target.set_major_formatter(FuncFormatter(lambda value, _: power_of_ten(value)))
+    target.set_major_locator(DecadeLocator())
+
+    def label(value: float, _) -> str:  # 1-2-5 ticks (under 3 decades) as plain numbers: 0.5, 1, 2, 5, 10
+        low, high = sorted(target.get_view_interval())
+        return f"{10 ** value:.3g}" if high - low < 3 else power_of_ten(value)
+
+    target.set_major_formatter(FuncFormatter(label))
 
 
 def finite_points(xs: Sequence, ys: Sequence) -> tuple[list, list]:
@@ -59,9 +96,9 @@ def finite_points(xs: Sequence, ys: Sequence) -> tuple[list, list]:
     return [x for x, _ in kept], [y for _, y in kept]
 
 
-def figure_bytes(figure: Figure) -> tuple[bytes, bytes]:
+def figure_bytes(figure: Figure, lang: str = "en") -> tuple[bytes, bytes]:
     """(PNG, SVG) of a figure; metadata without dates so the same data give the same files."""
-    with matplotlib.rc_context(STYLE):
+    with matplotlib.rc_context(figure_style(lang)):
         png, svg = io.BytesIO(), io.BytesIO()
         figure.savefig(png, format="png", dpi=110, metadata={"Software": None})
         figure.savefig(svg, format="svg", metadata={"Date": None, "Creator": None})

@@ -85,7 +85,12 @@ def rnn_diagram() -> Diagram:
 
 
 def lstm_diagram() -> Diagram:
-    """One LSTM step: the carousel C_{t−1} → ×f_t → +i_t·g_t → C_t on top, gates below."""
+    """One LSTM step: the carousel C_{t−1} → ×f_t → +(i_t ⊙ C̃_t) → C_t on top, gates below.
+
+    The update is (6), C_t = f_t ⊙ C_{t−1} + i_t ⊙ C̃_t: a × node multiplies i_t and C̃_t before the
+    +. The orange dotted path (what ∏ f leaves out) runs from the + down between the C̃_t and o_t
+    gates and along the gates' inputs, below every label. Only symbols: the same in every language.
+    """
     items: list = [
         Box(170, 80, 420, 270, "", "#f7f9fb"),
         Arrow(((40, 120), (272, 120))), Label(60, 108, "C_{t−1}"),
@@ -94,19 +99,22 @@ def lstm_diagram() -> Diagram:
         Arrow(((40, 320), (520, 320)), FORWARD), Label(60, 340, "h_{t−1}"),
         Arrow(((300, 385), (300, 322))), Label(312, 385, "x_{t}", anchor="start"),
     ]
-    gates = (("σ", 260, "f_{t}"), ("σ", 340, "i_{t}"), ("tanh", 420, "g_{t}"), ("σ", 520, "o_{t}"))
+    gates = (("σ", 260, "f_{t}"), ("σ", 340, "i_{t}"), ("tanh", 420, "C̃_{t}"), ("σ", 520, "o_{t}"))
     for symbol, x, name in gates:
-        items += [Box(x - 28, 250, 56, 32, symbol), Arrow(((x, 320), (x, 284))), Label(x - 34, 300, name, size=12,
-                                                                                        anchor="end")]
-    items += [Arrow(((260, 250), (285, 138))), Arrow(((340, 250), (410, 175), (418, 138))),
-              Arrow(((420, 250), (420, 138))), Node(520, 175, 20, "tanh"),
+        items += [Box(x - 28, 250, 56, 32, symbol), Arrow(((x, 320), (x, 284))),
+                  Label(x - 31, 244, name, size=12, anchor="end")]
+    items += [Arrow(((260, 250), (285, 138))),                                   # f_t into C_{t−1} ⊙ f_t
+              Node(380, 195, 14, "×"),                                            # i_t ⊙ C̃_t
+              Arrow(((340, 250), (371, 206))), Arrow(((420, 250), (389, 206))),
+              Arrow(((386, 182), (412, 136))),                                    # into the +
+              Node(520, 175, 20, "tanh"),
               Arrow(((520, 120), (520, 153))), Node(520, 220, 14, "×"),
               Arrow(((520, 196), (520, 204))), Arrow(((520, 250), (520, 236))),
               Arrow(((534, 220), (720, 220))), Label(700, 210, "h_{t}")]
     items += [Arrow(((700, 52), (60, 52)), BACKWARD, "dashed"),
               Label(380, 42, "∂C_{t}/∂C_{t−1} = diag(f_{t})   (carousel: ∏ f)", BACKWARD, 12),
-              Arrow(((408, 133), (345, 215), (300, 300), (40, 300)), DROPPED, "dotted"),
-              Label(44, 292, "∂C_{t}/∂h_{t−1} (via gates)", DROPPED, 11, "start")]
+              Arrow(((433, 131), (470, 165), (470, 300), (40, 300)), DROPPED, "dotted"),
+              Label(44, 292, "∂C_{t}/∂h_{t−1}: f_{t}, i_{t}, C̃_{t}", DROPPED, 11, "start")]
     return Diagram(760, 400, tuple(items))
 
 

@@ -1,16 +1,20 @@
-"""Every report figure, rendered to PNG and SVG bytes (nothing is written here)."""
+"""Every report figure, rendered to PNG and SVG bytes in the report's language (nothing is written here)."""
 
 from __future__ import annotations
 
 from typing import Any, Callable, Mapping
 
+import matplotlib
+
 from rnngrad.claims import CLAIMS_WORK, Progress, ProgressCallback
 from rnngrad.report import (diagrams, figures_activations, figures_diagonal, figures_lstm, figures_rnn, figures_spectrum,
                             figures_training)
 from rnngrad.report._build import FIGURE_WORK, ReportData
-from rnngrad.report._plotting import figure_bytes
+from rnngrad.report._plotting import figure_bytes, figure_style
+from rnngrad.report.figure_text import figure_words
 
-DRAW: dict[str, Callable[[Mapping[str, Any]], Any]] = {
+# each takes the figure's data and the figure words of the report's language
+DRAW: dict[str, Callable[[Mapping[str, Any], Mapping[str, str]], Any]] = {
     "rnn_closed_form": figures_rnn.rnn_closed_form,
     "rnn_gradient_norms": figures_rnn.rnn_gradient_norms,
     "regime_map": figures_rnn.regime_map,
@@ -30,13 +34,16 @@ DRAW: dict[str, Callable[[Mapping[str, Any]], Any]] = {
 DIAGRAMS = {"rnn_diagram": diagrams.rnn_diagram, "lstm_diagram": diagrams.lstm_diagram}
 
 
-def render_figure(name: str, data: Mapping[str, Any]) -> tuple[bytes, bytes]:
-    """(PNG, SVG) bytes of one figure. Diagrams keep their hand-written SVG."""
+def render_figure(name: str, data: Mapping[str, Any], lang: str = "en") -> tuple[bytes, bytes]:
+    """(PNG, SVG) bytes of one figure in ``lang``. Diagrams are symbols only (the same in every
+    language) and keep their hand-written SVG."""
     if name in DIAGRAMS:
         diagram = DIAGRAMS[name]()
         png, _ = figure_bytes(diagrams.to_figure(diagram))
         return png, diagrams.to_svg(diagram).encode()
-    return figure_bytes(DRAW[name](data))
+    with matplotlib.rc_context(figure_style(lang)):  # every text made while drawing gets the language's fonts
+        figure = DRAW[name](data, figure_words(lang))
+    return figure_bytes(figure, lang)
 
 
 def render_figures(report: ReportData, on_progress: ProgressCallback | None = None) -> dict[str, tuple[bytes, bytes]]:
@@ -47,7 +54,7 @@ def render_figures(report: ReportData, on_progress: ProgressCallback | None = No
         if on_progress is not None:
             on_progress(Progress(CLAIMS_WORK + FIGURE_WORK * index / len(report.figures), total,
                                  f"figure {figure.name}"))
-        rendered[figure.name] = render_figure(figure.name, figure.data)
+        rendered[figure.name] = render_figure(figure.name, figure.data, report.config.lang)
     if on_progress is not None:
         on_progress(Progress(total, total, "figures done"))
     return rendered

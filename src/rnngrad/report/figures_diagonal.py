@@ -7,10 +7,8 @@ from typing import Any, Mapping
 
 from rnngrad.report._plotting import COLORS, finite_points, new_figure, power_of_ten_axis
 
-LAG = "$k$ (steps back from $T$)"
 
-
-def diagonal_horizons(series: Mapping[str, Any]):
+def diagonal_horizons(series: Mapping[str, Any], words: Mapping[str, str]):
     """τ_i = −1 / mean log|a_i| per channel, sorted, for each cell; the dashed line is the lag T."""
     figure, axes = new_figure(6.5, 3.4)
     axis = axes[0][0]
@@ -18,13 +16,13 @@ def diagonal_horizons(series: Mapping[str, Any]):
         values = series["horizons"][name]
         axis.semilogy(*finite_points(range(1, len(values) + 1), values), "o-", markersize=3, color=color, label=name)
     axis.axhline(series["T"], color="black", linestyle="--", linewidth=0.8, label=f"$T = {series['T']}$")
-    axis.set_xlabel("channel $i$ (sorted)")
-    axis.set_ylabel(r"$\tau_i$ (steps)")
+    axis.set_xlabel(words["diagonal_channel"])
+    axis.set_ylabel(words["horizon_steps"])
     axis.legend(fontsize=7)
     return figure
 
 
-def diagonal_profiles(series: Mapping[str, Any]):
+def diagonal_profiles(series: Mapping[str, Any], words: Mapping[str, str]):
     """‖dL/dh_{T−k}‖ / ‖dL/dh_T‖ from rnngrad.profile for the four families; dashed: the horizons'
     prediction for each diagonal cell."""
     figure, axes = new_figure(6.5, 3.4)
@@ -35,9 +33,9 @@ def diagonal_profiles(series: Mapping[str, Any]):
         predicted = series["predicted_log10_norm_by_lag"].get(family)
         if predicted:
             axis.plot(*finite_points(lags, predicted), "--", color=color, linewidth=1.0)
-    axis.plot([], [], "--", color="gray", linewidth=1.0, label=r"predicted from $\tau_i$")
-    axis.set_xlabel(LAG)
-    axis.set_ylabel(r"$\|dL/dh_{T-k}\| \,/\, \|dL/dh_T\|$")
+    axis.plot([], [], "--", color="gray", linewidth=1.0, label=words["predicted_from_tau"])
+    axis.set_xlabel(words["lag_back"])
+    axis.set_ylabel(words["relative_grad"])
     power_of_ten_axis(axis)
     axis.legend(fontsize=7)
     return figure

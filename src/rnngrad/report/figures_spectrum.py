@@ -38,16 +38,24 @@ def spectrum_data(seed: int, quick: bool) -> dict[str, Any]:
     return {"models": list(curves), "exponents": curves, "T": T, "warmup": warmup}
 
 
-def spectrum(data: Mapping[str, Any]):
+def spectrum(data: Mapping[str, Any], words: Mapping[str, str]):
     """Lyapunov exponents against their index, one line per model."""
     figure, axes = new_figure(6.5, 3.4)
     axis = axes[0][0]
     for label, color in cycle(data["models"]):
         values = data["exponents"][label]
         style = "-" if label.startswith("tanh") else "--"
-        axis.plot(range(1, len(values) + 1), values, style, marker=".", color=color, label=label)
+        axis.plot(range(1, len(values) + 1), values, style, marker=".", color=color, label=_model_label(label, words))
     axis.axhline(0.0, color="black", linewidth=0.8)
-    axis.set_xlabel("index $i$")
-    axis.set_ylabel(r"$\lambda_i$ (decades per step)")
+    axis.set_xlabel(words["spectrum_index"])
+    axis.set_ylabel(words["spectrum_axis"])
     axis.legend(fontsize=7)
     return figure
+
+
+def _model_label(label: str, words: Mapping[str, str]) -> str:
+    """The stored model name ("tanh RNN, ‖W_hh‖₂ = 2", "LSTM, b_f = log 99") as a typeset legend entry."""
+    value = label.rsplit("= ", 1)[1]
+    if label.startswith("tanh"):
+        return words["tanh_rnn"].format(gain=value)
+    return words["lstm"].format(bias=value.replace("log 99", r"\log 99"))

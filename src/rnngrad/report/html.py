@@ -1,7 +1,8 @@
 """The report page: one self-contained HTML document built from ``report.json``'s content.
 
-No script, no web font, no remote anything: styles are inline, figures are files under
-``assets/`` next to the page, equations are HTML text. The structure follows the seed post —
+No script, no remote anything: styles are inline, figures are files under ``assets/`` next to the
+page, equations are MathML (:mod:`rnngrad.report.equations`), and a page with Korean text embeds
+the shipped Korean font as a ``data:`` URL (:mod:`rnngrad.report.korean_font`). The structure follows the seed post —
 RNN, LSTM, appendix "why tanh?" — with the diagonal recurrences that followed the LSTM right after
 it, and the adding problem (the title's promise) before the appendix; only the words change with
 the language.
@@ -14,26 +15,15 @@ import re
 from html import escape
 from typing import Any, Callable, Mapping
 
+from rnngrad.report.equations import CLAIM_FORMULAS, EQUATIONS, mathml, with_formulas
+from rnngrad.report.korean_font import FAMILY, font_face_css
+
 _SCRIPT = re.compile(r"([_^])\{([^}]*)\}")
 
-EQUATIONS = {
-    1: "h_{t} = tanh(W_{hh} h_{t−1} + W_{xh} x_{t} + b_{h})",
-    2: "∂h_{T}/∂h_{t} = ∂h_{T}/∂h_{T−1} · ∂h_{T−1}/∂h_{T−2} · … · ∂h_{t+1}/∂h_{t}",
-    3: "∂h_{k}/∂h_{k−1} = diag(tanh′(a_{k})) · W_{hh},   a_{k} = W_{hh} h_{k−1} + W_{xh} x_{k} + b_{h}",
-    4: "∂h_{T}/∂h_{t} ≟ W_{hh}^{T−t} · ∏_{i=t}^{T−1} tanh′(a_{i+1})   (the seed; exact for H = 1)",
-    5: "‖∂h_{T}/∂h_{t}‖_{2} ≤ ‖W_{hh}‖_{2}^{T−t} ∏_{k=t+1}^{T} max_{i} tanh′(a_{k,i}) ≤ (γ λ_{1})^{T−t},   λ_{1} = ‖W_{hh}‖_{2}",
-    6: "C_{t} = f_{t} ⊙ C_{t−1} + i_{t} ⊙ C̃_{t}",
-    7: "∂C_{T}/∂C_{t} |_{carousel} = ∏_{i=t+1}^{T} f_{i}",
-    8: "τ ≈ 1 / (1 − σ(b_{f}))",
-    9: "h_{t} = a_{t} ⊙ h_{t−1} + b_{t},   a_{t} = 1 − z_{t} (minGRU),  f′_{t} = f_{t} / (f_{t} + i_{t}) (minLSTM),  λ (LRU)",
-    10: "∂h_{T}/∂h_{t} = ∂h_{T}/∂h_{T−1} · … · ∂h_{t+1}/∂h_{t} = ∏_{k=t+1}^{T} diag(a_{k})",
-    11: "τ_{i} = −1 / mean_{t} log|a_{t,i}|,   |(∂h_{T}/∂h_{T−k})_{ii}| ≈ e^{−k/τ_i}",
-    12: "σ′(x) = σ(x)(1 − σ(x)) ≤ 1/4,   tanh′(x) = 1 − tanh^{2}(x) ≤ 1",
-}
-
+HANGUL = re.compile(r"[\uac00-\ud7a3]")
 STYLE = """
-body{margin:0;background:#fafafa;color:#222;font:16px/1.6 system-ui,-apple-system,"Segoe UI","Noto Sans KR",
-"Apple SD Gothic Neo","Malgun Gothic",sans-serif}
+body{margin:0;background:#fafafa;color:#222;font:16px/1.6 "%(korean)s",system-ui,-apple-system,"Segoe UI",
+"DejaVu Sans",sans-serif}
 main{max-width:1000px;margin:0 auto;padding:24px 28px 64px;background:#fff}
 h1{font-size:1.7em;line-height:1.25}h2{margin-top:2.2em;border-bottom:2px solid #ddd;padding-bottom:.2em}
 h3{font-size:1.05em;margin:.2em 0 .4em}
@@ -46,8 +36,11 @@ table.claims th{background:#f3f5f7}
 .v-holds{background:#e3f4e5;color:#1e6b2c}.v-caveat{background:#fff1d6;color:#8a5a00}
 .v-fails{background:#fbe3e3;color:#9b1c1c}
 .eq{display:flex;justify-content:space-between;align-items:center;margin:.8em 0;padding:.5em 1em;background:#f6f8fa;
-border-left:3px solid #9db4c8;font-family:"DejaVu Serif",Georgia,serif;overflow-x:auto}
+border-left:3px solid #9db4c8;overflow-x:auto}
+.eq math{font-size:1.15em}.eqnote{color:#555;font-size:.9em;margin-left:1em}
+math{font-family:"DejaVu Math TeX Gyre","STIX Two Math","Latin Modern Math",math}
 .eqno{color:#666;margin-left:1em;white-space:nowrap}
+dl.glossary dt{font-weight:600;margin-top:.6em}dl.glossary dd{margin-left:1.2em}
 section.claim{border:1px solid #e3e3e3;border-radius:6px;padding:10px 14px;margin:1.2em 0;background:#fcfcfd}
 figure{margin:1em 0;text-align:center}figure img{max-width:100%;height:auto;border:1px solid #eee}
 figcaption{font-size:.88em;color:#444;text-align:left;margin-top:.3em}
@@ -67,6 +60,7 @@ SECTIONS = (
     ("appendix", "appendix_heading", ("p:appendix_intro", "eq:12", "claim:C8", "claim:C9", "p:appendix_all",
                                       "fig:activation_grid", "claim:C10")),
     ("method", "method_heading", ("p:method",)),
+    ("glossary", "glossary_heading", ("glossary",)),
 )
 
 
@@ -97,7 +91,9 @@ class _Page:
         self.parts: list[str] = []
 
     def statement(self, claim: Mapping[str, Any]) -> str:
-        return self.text.get("claims", {}).get(claim["id"], claim["claim"])
+        """The claim's statement as HTML, its formulas typeset."""
+        text = self.text.get("claims", {}).get(claim["id"], claim["claim"])
+        return with_formulas(text, CLAIM_FORMULAS.get(claim["id"], ()), math_html)
 
     def verdict(self, claim: Mapping[str, Any]) -> str:
         word = self.text["verdicts"][claim["verdict"]]
@@ -122,14 +118,14 @@ class _Page:
         figures = "".join(self.figure(name) for name in self.by_claim.get(claim_id, []))
         raw = escape(json.dumps(claim["evidence"], ensure_ascii=False, indent=1))
         return (f'<section class="claim" id="{claim_id}" data-claim="{claim_id}">'
-                f"<h3>{claim_id} · {math_html(self.statement(claim))}</h3>"
+                f"<h3>{claim_id} · {self.statement(claim)}</h3>"
                 f"<p>{self.verdict(claim)} {math_html(self.headline(claim))}</p>{figures}"
                 f"<details><summary>{escape(self.text['raw'])}</summary><pre>{raw}</pre></details></section>")
 
     def table(self) -> str:
         t = self.text
         rows = "".join(
-            f'<tr data-claim="{c["id"]}"><td><a href="#{c["id"]}">{c["id"]}</a></td><td>{math_html(self.statement(c))}</td>'
+            f'<tr data-claim="{c["id"]}"><td><a href="#{c["id"]}">{c["id"]}</a></td><td>{self.statement(c)}</td>'
             f"<td>{self.verdict(c)}</td><td>{math_html(self.headline(c))}</td></tr>"
             for c in self.document["claims"])
         return (f'<table class="claims" id="claims-table"><thead><tr><th>{t["col_id"]}</th><th>{escape(t["col_claim"])}'
@@ -141,7 +137,14 @@ class _Page:
         if kind == "p":
             return f"<p>{math_html(self.text[key])}</p>"
         if kind == "eq":
-            return f'<div class="eq" id="eq{key}"><span>{math_html(EQUATIONS[int(key)])}</span><span class="eqno">({key})</span></div>'
+            note = self.text.get("equation_notes", {}).get(int(key))
+            note_html = f'<span class="eqnote">{math_html(note)}</span>' if note else ""
+            return (f'<div class="eq" id="eq{key}"><span>{mathml(EQUATIONS[int(key)], "block")}'
+                    f'</span>{note_html}<span class="eqno">({key})</span></div>')
+        if kind == "glossary":
+            entries = "".join(f'<dt id="term-{escape(term_id)}">{escape(term)}</dt><dd>{math_html(meaning)}</dd>'
+                              for term_id, term, meaning in self.text["glossary"])
+            return f'<dl class="glossary">{entries}</dl>'
         if kind == "fig":
             return self.figure(key)
         return self.claim(key)
@@ -156,10 +159,12 @@ class _Page:
         for section, heading, blocks in SECTIONS:
             body.append(f'<h2 id="{section}">{escape(t[heading])}</h2>')
             body.extend(self.block(item) for item in blocks)
+        page = "".join(body)
+        fonts = font_face_css() if HANGUL.search(page) else ""  # only a page with Hangul carries the font
         return (f'<!DOCTYPE html>\n<html lang="{t["lang"]}"><head><meta charset="utf-8">'
                 f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-                f"<title>{escape(t['title'])}</title><style>{STYLE}</style></head>"
-                f"<body><main>{''.join(body)}</main></body></html>\n")
+                f"<title>{escape(t['title'])}</title><style>{fonts}{STYLE.replace('%(korean)s', FAMILY)}</style></head>"
+                f"<body><main>{page}</main></body></html>\n")
 
 
 def render_html(document: Mapping[str, Any], text: Mapping[str, Any], headline: Callable[[Mapping], str]) -> str:

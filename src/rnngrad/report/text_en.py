@@ -21,6 +21,7 @@ TEXT = {
     "col_id": "#", "col_claim": "The seed's claim", "col_verdict": "Verdict", "col_evidence": "Key evidence",
     "verdicts": {"holds": "holds", "holds with caveat": "holds with caveat", "does not hold": "does not hold"},
     "figure": "Figure", "equation_note": "Equation numbers follow this report.",
+    "equation_notes": {4: "(the seed; exact for H = 1)"},
     "raw": "Measured numbers (as in report.json)",
     "see_figure": "See figure {number}.",
     "rnn_heading": "Recurrent Neural Network",
@@ -89,6 +90,33 @@ TEXT = {
     "appendix_all": ("The seed suggests looking at other activations too. Every activation registered in "
                      "rnngrad, with its derivative and the exact sup |φ'|, and the decay rate of "
                      "‖∂h_T/∂h_{T−k}‖₂ when each is put into the same RNN:"),
+    "glossary_heading": "Glossary",
+    "glossary": (
+        ("carousel", "carousel (constant error carousel)",
+         "The path along the LSTM's cell state alone, C_{t−1} → C_t, with every path through h and the gates "
+         "cut. On it the derivative is the forget gate, and over many steps the product ∏ f of (7): the seed's "
+         "argument follows this path."),
+        ("chrono", "chrono init",
+         "Chrono initialisation (Tallec & Ollivier 2018) of an LSTM: each unit's forget-gate bias is "
+         "b_f = log u with u uniform in [1, T_max − 1], and its input-gate bias −b_f, so that the memory "
+         "horizons 1/(1 − σ(b_f)) start spread up to T_max steps instead of the ≈ 2 steps of torch's default."),
+        ("irnn", "IRNN",
+         "A ReLU RNN started with W_hh = I and zero biases (Le et al. 2015): at the start each step passes "
+         "the state on unchanged where the units are active."),
+        ("horizon", "memory horizon",
+         "How many steps back a gradient or a memory survives. For a product of forget gates, the first "
+         "lag k where ∏ f ≤ 1/e (predicted: 1/(1 − σ(b_f)) steps); per channel of a diagonal recurrence, "
+         "τ_i = −1 / mean_t log|a_{t,i}|; in the profiler, the largest lag at which the mean ‖dL/dh‖ stays "
+         "above a fraction of its peak."),
+        ("lyapunov", "Lyapunov exponent",
+         "The average growth per step of one direction of the state Jacobian's product, from the largest "
+         "(λ_1) down. Above 0 a direction grows, below 0 it is forgotten; −λ_1 is the slowest rate at which "
+         "∂s_T/∂s_t can vanish. This report gives them in decades per step."),
+        ("decades", "decades (per step)",
+         "A factor of 10: a norm that falls from 1 to 10^-6 has lost 6 decades. A decay rate in decades per "
+         "step is −Δ log10 ‖·‖ per step; 1 decade = ln 10 ≈ 2.30 nats. Every decay rate in this report is "
+         "in decades per step."),
+    ),
     "method_heading": "How the numbers were made",
     "method": ("All Jacobians are computed in float64. Analytic products are checked against autograd "
                "through torch.nn modules; long products are kept as a normalised matrix and the log of its "
@@ -97,25 +125,28 @@ TEXT = {
     "captions": {
         "rnn_diagram": ("The RNN unrolled over three steps. Black: the forward pass. Red dashed: the backward "
                         "path of ∂L/∂h_T, one factor diag(tanh'(a_k))·W_hh per step."),
-        "lstm_diagram": ("One LSTM step. Black: the forward pass. Red dashed: the carousel path "
-                         "∂C_t/∂C_{t−1} = diag(f_t) that the seed follows. Orange dotted: the paths through "
-                         "the gates and h_{t−1} that the product of forget gates leaves out."),
+        "lstm_diagram": ("One LSTM step, C_t = f_t ⊙ C_{t−1} + i_t ⊙ C̃_t (6). Black: the forward pass. Red "
+                         "dashed: the carousel path ∂C_t/∂C_{t−1} = diag(f_t) that the seed follows. Orange "
+                         "dotted: the paths from h_{t−1} through the gates f_t, i_t and C̃_t into C_t, which the "
+                         "product of forget gates leaves out."),
         "rnn_closed_form": ("Left: ‖∂h_T/∂h_t‖₂ of the true product (3) and of the seed's closed form (4) for "
                             "H = {H}; right: their relative difference, against the lag k = T − t."),
         "rnn_gradient_norms": ("‖∂h_T/∂h_{T−k}‖₂ of a tanh RNN against the lag k for several ‖W_hh‖₂ (one "
                                "matrix direction, inputs N(0, 1), mean of log10 over sequences). Dotted: the "
-                               "bound ‖W_hh‖₂^k where it is below 1."),
+                               "bound ‖W_hh‖₂^k, drawn for ‖W_hh‖₂ < 1 in the colour of its curve."),
         "regime_map": ("Left: log10 ‖∂h_T/∂h_0‖₂ (T = {T}) over weight gain λ₁ = ‖W_hh‖₂ and input scale; "
-                       "red explodes, blue vanishes. The dashed line is λ₁ = 1: nothing below it explodes. "
+                       "red explodes, blue vanishes (each colour scale reaches its own extreme). Rows are the "
+                       "gains, not to scale; below the dashed line every λ₁ ≤ 1, and nothing there explodes. "
                        "Right: the mean tanh'(a_t) — large inputs saturate tanh and turn explosion into vanishing."),
         "lstm_carousel": ("LSTM with forget-gate bias b_f = 0, 1, 2, log 99: the carousel product ∏ f, the full "
                           "block ∂c_T/∂c_{T−k} (all paths), the full state Jacobian, and the total gradient "
                           "dL/dc_{T−k} of L = w·h_T (relative to dL/dc_T), against the lag k."),
         "lstm_explosion": ("The largest full-state product found by the random search of C6, against its "
                            "carousel product ∏ f, which never exceeds 1."),
-        "memory_horizon": ("Left: median carousel product over the last k steps for each forget-gate setting; "
-                           "the dashed line is 1/e. Right: measured memory horizon (median first lag where "
-                           "∏ f ≤ 1/e) against the prediction 1/(1 − σ(b_f))."),
+        "memory_horizon": ("Left: median carousel product over the last k steps for each forget-gate setting, "
+                           "on a log scale of k and cut at 10^-2, where the horizon is read; the dashed line is 1/e "
+                           "and a dot marks where each median crosses it. Right: measured memory horizon (median "
+                           "first lag where ∏ f ≤ 1/e) against the prediction 1/(1 − σ(b_f))."),
         "diagonal_horizons": ("Memory horizon τ_i = −1/mean_t log|a_{t,i}| of every channel (sorted), measured "
                               "by rnngrad.diagonal_analysis.diagonal_lyapunov on long random input sequences, for "
                               "minGRU and minLSTM at nn.Linear's initialisation and the LRU on the ring "
@@ -126,13 +157,18 @@ TEXT = {
                               "predict, (Σ_i w_i² e^{−2k/τ_i})^{1/2}."),
         "sigmoid": "The sigmoid σ(x) and its derivative σ'(x) = σ(x)(1 − σ(x)), largest at x = 0: exactly 1/4.",
         "tanh": "tanh(x) and its derivative tanh'(x) = 1 − tanh²(x), largest at x = 0: exactly 1.",
-        "activation_grid": "Every activation registered in rnngrad (blue) with its derivative (red) on [−4, 4].",
+        "activation_grid": ("Every activation φ registered in rnngrad (blue) with its derivative φ′ (red), "
+                            "against x on [−4, 4]."),
         "decay_rates": ("Decay rate of ‖∂h_T/∂h_{T−k}‖₂ (decades per step; negative: growing) for every "
-                        "activation in the same RNN, at torch's init and with W_hh rescaled to ‖W_hh‖₂ = 2 and 4."),
+                        "activation in the same RNN, at torch's init and with W_hh rescaled to ‖W_hh‖₂ = 2 and 4. "
+                        "A × at 0 marks a setting with no rate: the Jacobian is exactly 0 from the lag written "
+                        "beside it (hardshrink and softshrink put every unit in their dead zone)."),
         "training_curves": ("Training MSE on the adding problem against the update step, for each model, "
-                            "at T = {lengths}. Dashed: the baseline 1/24 of predicting the mean."),
-        "gradient_profiles": ("‖dL/dh_{T−k}‖ inside each trained model at its first gradient profile "
-                              "(mean over 16 sequences, divided by its largest value), against the lag k."),
+                            "at T = {lengths}. Dashed: the baseline 1/24 of predicting the mean. A star marks a run "
+                            "that learned the task: training stops there, before the budget runs out."),
+        "gradient_profiles": ("‖dL/dh_{T−k}‖ inside each model at its first gradient profile, taken during "
+                              "training at the update named in each panel's title (mean over 16 sequences, "
+                              "divided by its largest value), against the lag k."),
         "spectrum": ("Lyapunov exponents of the state Jacobian (decades per step, averaged over two input "
                      "sequences, from rnngrad.spectra) for tanh RNNs at four ‖W_hh‖₂ and LSTMs with b_f = 0 "
                      "and log 99. Above 0 a direction grows, below 0 it is forgotten."),

@@ -5,7 +5,10 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, Callable, Mapping
+
+LN10 = math.log(10)  # the claims store rates in nats per step; the report writes decades per step
 
 TEXT = {
     "lang": "ko",
@@ -20,6 +23,7 @@ TEXT = {
     "col_id": "#", "col_claim": "블로그의 주장", "col_verdict": "판정", "col_evidence": "핵심 근거",
     "verdicts": {"holds": "성립", "holds with caveat": "조건부 성립", "does not hold": "성립하지 않음"},
     "figure": "그림", "equation_note": "식 번호는 이 보고서의 번호다.",
+    "equation_notes": {4: "(블로그의 식; H = 1에서만 정확)"},
     "raw": "측정값 (report.json과 동일)",
     "see_figure": "그림 {number} 참고.",
     "rnn_heading": "순환 신경망 (Recurrent Neural Network)",
@@ -78,6 +82,30 @@ TEXT = {
     "appendix_intro": ("역전파의 각 단계는 φ'를 곱하므로, 블로그는 두 squashing 함수를 도함수의 최대값으로 비교한다."),
     "appendix_all": ("블로그는 다른 활성화 함수도 살펴보라고 권한다. rnngrad에 등록된 모든 활성화 함수와 도함수, 정확한 "
                      "sup |φ'|, 그리고 각 함수를 같은 RNN에 넣었을 때 ‖∂h_T/∂h_{T−k}‖₂의 감쇠율:"),
+    "glossary_heading": "용어 풀이",
+    "glossary": (
+        ("carousel", "carousel (constant error carousel)",
+         "h와 gate를 지나는 경로를 모두 끊고 LSTM의 cell state만 따라가는 경로 C_{t−1} → C_t. 이 경로 위의 미분은 "
+         "forget gate이고, 여러 단계에 걸치면 식 (7)의 곱 ∏ f가 된다. 블로그의 논증은 이 경로를 따라간다."),
+        ("chrono", "chrono 초기화 (chrono init)",
+         "LSTM의 chrono 초기화(Tallec & Ollivier 2018): 유닛마다 forget gate bias를 b_f = log u (u는 [1, T_max − 1]의 "
+         "균등분포)로, input gate bias를 −b_f로 둔다. 그래서 기억 지평 1/(1 − σ(b_f))가 torch 기본값의 약 2 단계가 "
+         "아니라 T_max 단계까지 퍼진 채로 시작한다."),
+        ("irnn", "IRNN",
+         "W_hh = I, bias 0으로 시작하는 ReLU RNN(Le et al. 2015): 처음에는 활성화된 유닛에서 각 단계가 상태를 "
+         "그대로 넘긴다."),
+        ("horizon", "기억 지평 (memory horizon)",
+         "gradient나 기억이 몇 단계 전까지 살아남는지. forget gate의 곱에서는 ∏ f ≤ 1/e가 되는 첫 시차 k(예측값 "
+         "1/(1 − σ(b_f)) 단계), 대각 순환의 채널마다 τ_i = −1 / mean_t log|a_{t,i}|, profiler에서는 평균 ‖dL/dh‖가 "
+         "최대값의 일정 비율 이상으로 남는 가장 큰 시차."),
+        ("lyapunov", "Lyapunov 지수",
+         "상태 Jacobian 곱의 한 방향이 단계마다 평균적으로 커지는 비율로, 가장 큰 것(λ_1)부터 센다. 0보다 크면 그 "
+         "방향은 커지고, 작으면 잊힌다. −λ_1은 ∂s_T/∂s_t가 소멸할 수 있는 가장 느린 속도다. 이 보고서는 단계당 "
+         "자릿수로 적는다."),
+        ("decades", "자릿수 (decade, 단계당)",
+         "10배를 한 자릿수라 한다: 1에서 10^-6으로 줄어든 노름은 6 자릿수를 잃었다. 단계당 자릿수로 적은 감쇠율은 "
+         "단계마다의 −Δ log10 ‖·‖이고, 1 자릿수 = ln 10 ≈ 2.30 nat이다. 이 보고서의 모든 감쇠율은 단계당 자릿수다."),
+    ),
     "method_heading": "숫자를 만든 방법",
     "method": ("모든 Jacobian은 float64로 계산했다. 해석적 곱은 torch.nn 모듈을 통한 autograd와 비교했고, 긴 곱은 "
                "정규화된 행렬과 그 크기의 로그로 보관하므로 10^-60 같은 노름도 0이 아닌 숫자로 남는다. 모든 판정은 "
@@ -85,21 +113,24 @@ TEXT = {
     "captions": {
         "rnn_diagram": ("세 단계로 펼친 RNN. 검은색: 순전파. 빨간 점선: ∂L/∂h_T의 역전파 경로로, 단계마다 "
                         "diag(tanh'(a_k))·W_hh 인자 하나가 곱해진다."),
-        "lstm_diagram": ("LSTM의 한 단계. 검은색: 순전파. 빨간 점선: 블로그가 따라가는 carousel 경로 "
-                         "∂C_t/∂C_{t−1} = diag(f_t). 주황 점선: forget gate의 곱이 빠뜨리는, gate와 h_{t−1}을 지나는 경로."),
+        "lstm_diagram": ("LSTM의 한 단계, C_t = f_t ⊙ C_{t−1} + i_t ⊙ C̃_t (6). 검은색: 순전파. 빨간 점선: 블로그가 "
+                         "따라가는 carousel 경로 ∂C_t/∂C_{t−1} = diag(f_t). 주황 점선: h_{t−1}에서 gate f_t, i_t, C̃_t를 "
+                         "거쳐 C_t로 가는 경로로, forget gate의 곱이 빠뜨리는 부분."),
         "rnn_closed_form": ("왼쪽: H = {H}일 때 실제 곱 (3)과 블로그의 닫힌 형태 (4)의 ‖∂h_T/∂h_t‖₂. 오른쪽: 둘의 "
                             "상대 오차. 가로축은 시차 k = T − t."),
         "rnn_gradient_norms": ("여러 ‖W_hh‖₂에서 tanh RNN의 ‖∂h_T/∂h_{T−k}‖₂를 시차 k에 대해 그렸다(행렬 방향은 하나, "
-                               "입력은 N(0, 1), 시퀀스에 대한 log10 평균). 점선: 1보다 작을 때의 상한 ‖W_hh‖₂^k."),
+                               "입력은 N(0, 1), 시퀀스에 대한 log10 평균). 점선: ‖W_hh‖₂ < 1일 때의 상한 ‖W_hh‖₂^k (같은 색)."),
         "regime_map": ("왼쪽: 가중치 크기 λ₁ = ‖W_hh‖₂와 입력 크기에 따른 log10 ‖∂h_T/∂h_0‖₂ (T = {T}). 빨강은 폭발, "
-                       "파랑은 소멸. 점선은 λ₁ = 1이며 그 아래에서는 아무것도 폭발하지 않는다. 오른쪽: 평균 tanh'(a_t) "
+                       "파랑은 소멸(색 척도는 양쪽이 각자의 끝값까지 간다). 행은 gain이며 간격은 비례하지 않는다. 점선 아래는 "
+                       "모두 λ₁ ≤ 1이고, 그곳에서는 아무것도 폭발하지 않는다. 오른쪽: 평균 tanh'(a_t) "
                        "— 입력이 크면 tanh가 포화되어 폭발이 소멸로 바뀐다."),
         "lstm_carousel": ("forget gate bias b_f = 0, 1, 2, log 99인 LSTM: carousel 곱 ∏ f, 모든 경로를 포함한 블록 "
                           "∂c_T/∂c_{T−k}, 상태 전체의 Jacobian, L = w·h_T의 전체 gradient dL/dc_{T−k}(dL/dc_T 대비)를 "
                           "시차 k에 대해 그렸다."),
         "lstm_explosion": ("C6의 무작위 탐색에서 찾은 가장 큰 상태 전체의 곱과, 결코 1을 넘지 않는 그 carousel 곱 ∏ f."),
-        "memory_horizon": ("왼쪽: forget gate 설정별로 마지막 k 단계의 carousel 곱의 중앙값. 점선은 1/e. 오른쪽: 측정한 "
-                           "기억 지평(∏ f ≤ 1/e가 되는 첫 시차의 중앙값)과 예측값 1/(1 − σ(b_f))."),
+        "memory_horizon": ("왼쪽: forget gate 설정별로 마지막 k 단계의 carousel 곱의 중앙값. k는 로그 눈금이고, 기억 "
+                           "지평을 읽는 10^-2까지만 그렸다. 점선은 1/e이며 점은 각 중앙값이 1/e를 지나는 곳. 오른쪽: "
+                           "측정한 기억 지평(∏ f ≤ 1/e가 되는 첫 시차의 중앙값)과 예측값 1/(1 − σ(b_f))."),
         "diagonal_horizons": ("채널별 기억 지평 τ_i = −1/mean_t log|a_{t,i}|(정렬). 긴 무작위 입력 시퀀스에서 "
                               "rnngrad.diagonal_analysis.diagonal_lyapunov로 측정했다. minGRU와 minLSTM은 nn.Linear "
                               "초기화, LRU는 0.9 ≤ |λ| ≤ 0.999 고리. 점선은 실험의 시차 T = {T}."),
@@ -108,13 +139,15 @@ TEXT = {
                               "minLSTM, LRU. 점선: 기억 지평이 예측하는 감쇠 (Σ_i w_i² e^{−2k/τ_i})^{1/2}."),
         "sigmoid": "sigmoid σ(x)와 도함수 σ'(x) = σ(x)(1 − σ(x)). 최대값은 x = 0에서 정확히 1/4이다.",
         "tanh": "tanh(x)와 도함수 tanh'(x) = 1 − tanh²(x). 최대값은 x = 0에서 정확히 1이다.",
-        "activation_grid": "rnngrad에 등록된 모든 활성화 함수(파랑)와 그 도함수(빨강), 구간 [−4, 4].",
+        "activation_grid": "rnngrad에 등록된 모든 활성화 함수 φ(파랑)와 그 도함수 φ′(빨강)를 구간 [−4, 4]의 x에 대해 그렸다.",
         "decay_rates": ("같은 RNN에 넣은 각 활성화 함수의 ‖∂h_T/∂h_{T−k}‖₂ 감쇠율(단계당 자릿수, 음수는 증가). torch "
-                        "초기화, 그리고 W_hh를 ‖W_hh‖₂ = 2, 4로 맞춘 경우."),
+                        "초기화, 그리고 W_hh를 ‖W_hh‖₂ = 2, 4로 맞춘 경우. 0 위치의 ×는 감쇠율이 없는 경우다: 옆에 "
+                        "적은 시차부터 Jacobian이 정확히 0이다(hardshrink와 softshrink는 모든 유닛을 죽은 구간에 둔다)."),
         "training_curves": ("adding problem에서 모델별 학습 MSE를 업데이트 횟수에 대해 그렸다(T = {lengths}). "
-                            "점선: 평균을 예측하는 기준선 1/24."),
-        "gradient_profiles": ("학습 중인 각 모델의 첫 gradient profile에서 본 ‖dL/dh_{T−k}‖(16개 시퀀스 평균, 최대값으로 "
-                              "나눔)를 시차 k에 대해 그렸다."),
+                            "점선: 평균을 예측하는 기준선 1/24. 별표는 과제를 학습한 실행이다: 예산이 끝나기 전에 "
+                            "그곳에서 학습을 멈춘다."),
+        "gradient_profiles": ("학습 중인 각 모델의 첫 gradient profile(각 패널 제목의 업데이트에서 측정)에서 본 "
+                              "‖dL/dh_{T−k}‖(16개 시퀀스 평균, 최대값으로 나눔)를 시차 k에 대해 그렸다."),
         "spectrum": ("상태 Jacobian의 Lyapunov 지수(단계당 자릿수, 두 입력 시퀀스의 평균, rnngrad.spectra로 계산). "
                      "네 가지 ‖W_hh‖₂의 tanh RNN과 b_f = 0, log 99인 LSTM. 0보다 크면 그 방향은 커지고, 작으면 잊힌다."),
     },
@@ -130,7 +163,7 @@ TEXT = {
         "C7": "f가 1에 가까우면 오래된 기억(long term memory)에 큰 비중을 두고, gradient도 오래 유지된다",
         "C8": "dσ(x)/dx의 최대값은 0.25 언저리에 불과하다: 거듭 곱하면 gradient vanishing이 발생한다",
         "C9": "dtanh(x)/dx의 최대값은 1이다: sigmoid보다 gradient vanishing에 강하다",
-        "C10": "같은 가중치에서 tanh RNN이 sigmoid RNN보다 gradient를 더 오래 유지한다(등록된 모든 활성화 함수의 감쇠율)",
+        "C10": "같은 가중치에서 tanh RNN이 sigmoid RNN보다 gradient를 더 오래 유지한다(등록된 모든 활성화 함수의 ‖∂h_T/∂h_t‖ 감쇠율)",
         "C11": ("제목의 약속: LSTM은 gradient vanishing에 강하다 — T = 50, 100의 adding problem에서 같은 예산과 seed로 "
                 "LSTM은 학습하고 tanh RNN은 학습하지 못한다"),
         "C12": ("대각 순환(minGRU, minLSTM, LRU): h_t = a_t ⊙ h_{t−1} + b_t 이면 블로그의 곱 공식이 미분 전체다, "
@@ -173,10 +206,10 @@ def _c13(e: Mapping[str, Any]) -> str:
     gated = ", ".join(f"{name}: 기울기는 λ₁과 {100 * row['slope_gap']:.2g}%, profiler ρ는 예측과 "
                       f"{100 * row['profiler_gap']:.2g}% 차이"
                       for name, row in cells.items() if row["input_dependent"])
-    rates = ", ".join(f"{name} {row['profiler_decay_rate']:.3g}" for name, row in cells.items())
+    rates = ", ".join(f"{name} {row['profiler_decay_rate'] / LN10:.3g}" for name, row in cells.items())
     return (f"기억 지평 τ 중앙값: {horizons} 단계; LRU: 기울기와 profiler ρ가 기억 지평의 예측과 "
-            f"{lru['slope_gap']:.0e}, {lru['profiler_gap']:.0e} 차이; {gated}; 단계당 ρ: LSTM(torch 초기화) "
-            f"{e['lstm_profiler_decay_rate']:.3g}, {rates} (LRU의 가장 느린 채널: {-lru['top_exponent']:.2g})")
+            f"{lru['slope_gap']:.0e}, {lru['profiler_gap']:.0e} 차이; {gated}; ρ(단계당 자릿수): LSTM(torch 초기화) "
+            f"{e['lstm_profiler_decay_rate'] / LN10:.3g}, {rates} (LRU의 가장 느린 채널: {-lru['top_exponent'] / LN10:.2g})")
 
 
 HEADLINES: dict[str, Callable[[Mapping[str, Any]], str]] = {

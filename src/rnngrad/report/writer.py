@@ -18,6 +18,7 @@ from typing import Any
 from rnngrad.errors import InputError
 from rnngrad.report import text_en, text_ko
 from rnngrad.report._build import FORMAT, ReportData
+from rnngrad.report.equations import CLAIM_FORMULAS, equations_json
 from rnngrad.report.html import render_html
 
 TEXTS = {"en": text_en, "ko": text_ko}
@@ -25,7 +26,8 @@ OWN_FILES = ("index.html", "report.json", "assets")
 
 
 def report_document(report: ReportData) -> dict[str, Any]:
-    """The full ``report.json``: every number, plus the language, captions and file names."""
+    """The full ``report.json``: every number, plus the language, captions, file names, the equations
+    (LaTeX and plain text) and each claim's verdict in the report's language."""
     document = report.to_json()
     language = TEXTS[report.config.lang]
     evidence = {claim.id: claim.evidence for claim in report.claims}
@@ -41,6 +43,13 @@ def report_document(report: ReportData) -> dict[str, Any]:
     for claim in document["claims"]:
         claim["headline"] = language.headline(claim)
         claim["statement"] = language.TEXT.get("claims", {}).get(claim["id"], claim["claim"])
+        claim["verdict_label"] = language.TEXT["verdicts"][claim["verdict"]]  # beside the stable key "verdict"
+        claim["formulas"] = [{"latex": f.latex, "text": f.text} for f in CLAIM_FORMULAS.get(claim["id"], ())]
+    document["equations"] = equations_json()
+    for equation in document["equations"]:
+        note = language.TEXT.get("equation_notes", {}).get(equation["number"])
+        if note:
+            equation["note"] = note
     return document
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import xml.etree.ElementTree as ElementTree
 
@@ -11,6 +12,7 @@ import pytest
 from rnngrad.claims import CLAIM_IDS
 from rnngrad.report import FIGURE_PLAN, text_en, text_ko
 from rnngrad.report.figures import render_figure
+from rnngrad.report.writer import write_report
 
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 
@@ -83,3 +85,15 @@ def test_korean_report_has_korean_text_and_the_same_numbers(written_report, writ
 def test_figures_are_deterministic(quick_report, quick_figures):
     figure = next(f for f in quick_report.figures if f.name == "lstm_carousel")
     assert render_figure(figure.name, figure.data) == quick_figures[figure.name]
+
+
+def test_a_symlinked_out_is_followed_and_the_link_kept(quick_report, quick_figures, tmp_path):
+    """write_report given a symlink to an empty folder writes into that folder; the user's link
+    stays a link (issue 17: it was replaced by a real folder)."""
+    target = tmp_path / "target"
+    target.mkdir()
+    link = tmp_path / "link"
+    link.symlink_to(target)
+    index = write_report(quick_report, quick_figures, link)
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert index.resolve() == (target / "index.html").resolve() and (target / "index.html").is_file()

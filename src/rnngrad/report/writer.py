@@ -89,6 +89,8 @@ def write_report(report: ReportData, rendered: dict[str, tuple[bytes, bytes]], o
             own files there are replaced).
     """
     out = Path(out)
+    if out.is_symlink():  # follow it: the user's link stays, the report goes where it points
+        out = out.resolve()
     check_out(out, force)
     document = report_document(report)
     language = TEXTS[report.config.lang]

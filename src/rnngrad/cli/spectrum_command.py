@@ -52,7 +52,7 @@ def _print_table(result: Spectrum) -> None:
              + (f", warmup {result.warmup}" if result.warmup else ""))
     table = Table(title=title, box=box.SIMPLE)
     table.add_column("i", justify="right")
-    table.add_column("λ_i (log per step)", justify="right")
+    table.add_column("λ_i (nats per step)", justify="right")
     table.add_column("factor per step e^λ", justify="right")
     table.add_column("steps to shrink 1e-3", justify="right")
     rows = list(enumerate(exponents, start=1))
@@ -71,9 +71,10 @@ def _print_table(result: Spectrum) -> None:
     else:
         console.print(f"sum of exponents (mean log|det J_t|): {sum(exponents):.6f}")
     measured = result.log_rate_measured
-    console.print(f"predicted decay rate λ1: {exponents[0]:.6f} per step")
+    console.print(f"predicted decay rate λ1: {exponents[0]:.6f} nats per step (log growth; < 0 decays)")
     console.print("measured by the profiler (‖dL/dh_t‖): "
-                  + ("n/a" if measured is None else f"{measured:.6f} per step"))
+                  + ("n/a" if measured is None else f"{measured:.6f} nats per step (log growth; "
+                                                    f"rnngrad profile's decay rate has the other sign)"))
 
 
 def _factor(value: float) -> str:

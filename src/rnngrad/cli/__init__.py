@@ -2,7 +2,7 @@
 
 Each command lives in its own module and registers itself on :data:`app`. Bad input
 (:class:`rnngrad.errors.InputError`) is printed as one line on stderr, exit code 2, no traceback.
-The library's log messages (such as the one-time build of the compiled LSTM loops) go to stderr.
+The library's log messages (such as the one-time build of the compiled linear scan) go to stderr.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from rnngrad.cli import activations_command as _activations_command  # noqa: F40
 from rnngrad.cli import jacobian_command as _jacobian_command  # noqa: F401  (registers)
 from rnngrad.cli import claims_command as _claims_command  # noqa: F401  (registers)
 from rnngrad.cli import report_command as _report_command  # noqa: F401  (registers)
+from rnngrad.cli import explore_command as _explore_command  # noqa: F401  (registers)
 from rnngrad.cli import profile_command as _profile_command  # noqa: F401  (registers)
 from rnngrad.cli import spectrum_command as _spectrum_command  # noqa: F401  (registers)
 from rnngrad.cli import results_command as _results_command  # noqa: F401  (registers)

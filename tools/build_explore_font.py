@@ -19,7 +19,7 @@ from pathlib import Path
 from fontTools import subset
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from build_korean_font import KOREAN, ROOT, korean_face, rename  # noqa: E402
+from build_korean_font import KOREAN, ROOT, korean_face, rename, subset_options  # noqa: E402
 
 TEXTS = ROOT / "src" / "rnngrad" / "explore" / "texts.py"
 OUT = ROOT / "src" / "rnngrad" / "explore" / "assets" / "explore-korean.woff2"
@@ -30,12 +30,7 @@ def explorer_characters() -> str:
 
 
 def build(collection_path: Path) -> Path:
-    options = subset.Options()
-    options.layout_features = ["*"]
-    options.name_IDs = ["*"]
-    options.name_languages = ["*"]
-    options.notdef_outline = True
-    options.desubroutinize = True
+    options = subset_options()
     font = korean_face(collection_path)
     subsetter = subset.Subsetter(options)
     subsetter.populate(text=explorer_characters())

@@ -67,14 +67,20 @@ def rename(font) -> None:
                 setattr(top, key, FAMILY)
 
 
-def build(collection_path: Path) -> list[Path]:
-    characters = report_characters()
+def subset_options() -> subset.Options:
+    """fontTools' subsetting options for both fonts: every layout feature and name, CFF flattened."""
     options = subset.Options()
     options.layout_features = ["*"]
     options.name_IDs = ["*"]
     options.name_languages = ["*"]
     options.notdef_outline = True
     options.desubroutinize = True
+    return options
+
+
+def build(collection_path: Path) -> list[Path]:
+    characters = report_characters()
+    options = subset_options()
     written = []
     for flavor, suffix in ((None, "otf"), ("woff2", "woff2")):
         font = korean_face(collection_path)

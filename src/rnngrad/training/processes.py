@@ -32,6 +32,8 @@ ResultCallback = Callable[[int, TrainResult], None]  # (index of the config, its
 RunProgress = Callable[[int, float], None]  # (index of the config, fraction of that run done)
 PARENT_POLL_S = 0.5  # how often a worker checks that its parent is alive
 _DRAIN_S = 0.2  # how long the caller waits for a result before it reads the progress queue
+_END = "end"  # a run's last message on the progress queue
+_LAST_PROGRESS_S = 300.0  # a safety net only: the end marker normally arrives right after the result
 _QUEUE: Any = None  # a worker's progress queue (set by the pool initializer), or None
 
 
@@ -70,12 +72,15 @@ def train_all(configs: Sequence[TrainConfig], workers: int, on_result: ResultCal
                                initargs=(os.getpid(), threads, progress_queue, stop))
     upcoming = iter(range(len(configs)))
     pending: dict[Any, int] = {}
+    submitted: set[int] = set()
+    reported: set[int] = set()  # runs whose worker has sent its last progress message
 
     def submit_next() -> None:  # at most `workers` runs in flight, each claimed as it is submitted
         for index in upcoming:
             if wanted(index):
                 with _sigint_deferred():  # a submit may spawn a worker: see there
                     pending[pool.submit(_train_in_worker, index, configs[index])] = index
+                submitted.add(index)
                 return
 
     completed = False
@@ -84,10 +89,13 @@ def train_all(configs: Sequence[TrainConfig], workers: int, on_result: ResultCal
             submit_next()
         while pending:
             done, _ = wait(pending, timeout=_DRAIN_S if progress_queue else None, return_when=FIRST_COMPLETED)
-            _drain(progress_queue, on_progress)
+            _drain(progress_queue, on_progress, reported)
             for future in done:
                 on_result(pending.pop(future), future.result())
                 submit_next()
+        while progress_queue is not None and reported != submitted:  # progress may trail the results
+            if not _drain(progress_queue, on_progress, reported, block=True):
+                break
         completed = True
     finally:
         if not completed:
@@ -130,12 +138,21 @@ def _train(index: int, config: TrainConfig, on_progress: RunProgress | None) -> 
     return train(config, report)
 
 
-def _drain(progress_queue: Any, on_progress: RunProgress | None) -> None:
+def _drain(progress_queue: Any, on_progress: RunProgress | None, reported: set[int], block: bool = False) -> bool:
+    """Hand queued progress to ``on_progress``; a run's end marker goes to ``reported``. With
+    ``block``, wait for one message first (the workers' queue delivers it: no timing); False
+    when none came within the safety net."""
     while progress_queue is not None and on_progress is not None:
         try:
-            on_progress(*progress_queue.get_nowait())
+            index, fraction = progress_queue.get(timeout=_LAST_PROGRESS_S) if block else progress_queue.get_nowait()
         except queue.Empty:
-            return
+            return not block
+        block = False
+        if fraction == _END:
+            reported.add(index)
+        else:
+            on_progress(index, fraction)
+    return True
 
 
 def _start_worker(parent_pid: int, threads: int, progress_queue: Any, stop: Any) -> None:
@@ -149,7 +166,10 @@ def _start_worker(parent_pid: int, threads: int, progress_queue: Any, stop: Any)
 
 def _train_in_worker(index: int, config: TrainConfig) -> TrainResult:
     report = None if _QUEUE is None else (lambda i, fraction: _QUEUE.put((i, fraction)))
-    return _train(index, config, report)
+    result = _train(index, config, report)
+    if _QUEUE is not None:
+        _QUEUE.put((index, _END))  # after the run's progress, in the same queue: the caller waits for it
+    return result
 
 
 def _exit_when_orphaned_or_stopped(parent_pid: int, stop: Any) -> None:

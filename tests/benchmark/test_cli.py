@@ -119,3 +119,23 @@ def test_results_plot_to_a_missing_folder_is_bad_input(tmp_path):
     assert invoke("sweep", *TINY_SWEEP, "--db", str(db)).exit_code == 0
     result = invoke("results", "--db", str(db), "--plot", str(Path(tmp_path, "no", "plot.png")))
     assert result.exit_code == 2 and result.output.startswith("Error: --plot:")
+
+
+def test_version_and_the_option_defaults_in_help():
+    import dataclasses
+
+    from typer.testing import CliRunner
+
+    from rnngrad._version import __version__
+    from rnngrad.cli import app
+    from rnngrad.training import TrainConfig
+
+    runner = CliRunner()
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.output == f"rnngrad {__version__}\n"
+    defaults = {field.name: field.default for field in dataclasses.fields(TrainConfig)}
+    shown = " ".join(runner.invoke(app, ["train", "--help"], terminal_width=200).output.split())
+    for text in (f"Update budget (default {defaults['steps']})", f"Learning rate (default {defaults['lr']:g})",
+                 f"(default {defaults['clip']:g})", f"Sequences per update (default {defaults['batch_size']})",
+                 f"H (default {defaults['hidden_size']})"):
+        assert text in shown, text

@@ -34,6 +34,20 @@ app = typer.Typer(
 Command = TypeVar("Command", bound=Callable[..., Any])
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from rnngrad._version import __version__
+
+        typer.echo(f"rnngrad {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                       help="Print rnngrad's version and exit.")) -> None:
+    """Show, measure and explain how gradients flow back through time in RNNs."""
+
+
 def exits_2_on_bad_input(command: Command | None = None, *, options: tuple[str, ...] = ()) -> Any:
     """Wrap a command so an :class:`InputError` prints one line on stderr and exits with code 2.
 

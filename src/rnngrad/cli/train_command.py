@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from typing import Optional
 
 import typer
@@ -16,6 +18,10 @@ from rnngrad.tasks import published_summary
 from rnngrad.training import TrainConfig, TrainProgress, TrainResult, train
 
 
+# TrainConfig's defaults, shown in --help (the options stay None so a config's own default applies)
+_DEFAULT = {field.name: field.default for field in dataclasses.fields(TrainConfig)}
+
+
 @app.command("train")
 @exits_2_on_bad_input
 def train_command(
@@ -25,16 +31,16 @@ def train_command(
         "lstm", "--model",
         help="rnn-tanh, rnn-sigmoid, irnn, lstm, lstm-fb1, lstm-chrono, lstm-nofg, gru, mingru, minlstm, lru.",
     ),
-    steps: Optional[int] = typer.Option(None, "--steps", help="Update budget (default: TrainConfig's)."),
+    steps: Optional[int] = typer.Option(None, "--steps", help=f"Update budget (default {_DEFAULT['steps']})."),
     seed: int = typer.Option(0, "--seed", help="Fixes the weights and the data."),
-    lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate."),
-    clip: Optional[float] = typer.Option(None, "--clip", help="Gradient-norm threshold (Pascanu et al. 2013)."),
+    lr: Optional[float] = typer.Option(None, "--lr", help=f"Learning rate (default {_DEFAULT['lr']:g})."),
+    clip: Optional[float] = typer.Option(None, "--clip", help=f"Gradient-norm threshold (Pascanu et al. 2013) (default {_DEFAULT['clip']:g})."),
     no_clip: bool = typer.Option(False, "--no-clip", help="Train without gradient clipping."),
-    optimizer: Optional[str] = typer.Option(None, "--optimizer", help="adam or rmsprop."),
-    schedule: Optional[str] = typer.Option(None, "--schedule", help="constant or cosine."),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Sequences per update."),
-    hidden_size: Optional[int] = typer.Option(None, "--hidden-size", help="H."),
-    profile_every: Optional[int] = typer.Option(None, "--profile-every", help="Steps between gradient profiles; 0: none."),
+    optimizer: Optional[str] = typer.Option(None, "--optimizer", help=f"adam or rmsprop (default {_DEFAULT['optimizer']})."),
+    schedule: Optional[str] = typer.Option(None, "--schedule", help=f"constant or cosine (default {_DEFAULT['schedule']})."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help=f"Sequences per update (default {_DEFAULT['batch_size']})."),
+    hidden_size: Optional[int] = typer.Option(None, "--hidden-size", help=f"H (default {_DEFAULT['hidden_size']})."),
+    profile_every: Optional[int] = typer.Option(None, "--profile-every", help=f"Steps between gradient profiles; 0: none (default {_DEFAULT['profile_every']})."),
     json_output: bool = typer.Option(False, "--json", help="Print the result as JSON (progress goes to stderr)."),
 ) -> None:
     """Train one model on one task until it is solved, diverges or spends its budget."""

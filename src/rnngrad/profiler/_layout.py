@@ -42,7 +42,6 @@ class SequenceLayout:
         self._reverse_index: Tensor | None = None  # (T*B,) flat index of (2)
         self._final_index: Tensor | None = None  # (B,) flat index of step L_b − 1
         self._padding: Tensor | None = None  # (T, B, 1) bool, True at padded steps
-        self.end_rows: dict[int, Tensor] = {}  # scan step → rows whose last valid step it is
         if self.lengths_cpu is not None:
             lengths_dev = self.lengths_cpu.to(device)
             time = torch.arange(steps, device=device).unsqueeze(1)  # (T, 1)
@@ -50,9 +49,6 @@ class SequenceLayout:
             scan_step = torch.where(time < lengths_dev, lengths_dev - 1 - time, time)  # (T, B) (2)
             self._reverse_index = (scan_step * batch + rows).reshape(-1)  # (T*B,)
             self._final_index = (lengths_dev - 1) * batch + rows  # (B,)
-            for length in torch.unique(self.lengths_cpu).tolist():
-                ending = torch.nonzero(self.lengths_cpu == length).flatten()
-                self.end_rows[int(length) - 1] = ending.to(device)
 
     @property
     def full(self) -> bool:

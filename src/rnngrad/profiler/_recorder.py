@@ -56,7 +56,6 @@ class Recorder:
     def __init__(self) -> None:
         self.chains = Chains()
         self._calls: dict[str, list[_Call]] = {}
-        self._forget: dict[LayerKey, tuple[Tensor, Tensor]] = {}
         self._grads: dict[LayerKey, list[Tensor | None]] = {}  # [δh, δc]
         self._deferred: dict[LayerKey, Callable[[], tuple[Tensor, Tensor, Tensor]]] = {}
         self._nonfinite: _Mark | None = None
@@ -86,11 +85,6 @@ class Recorder:
     def end_call(self, name: str, call: int, final: tuple[Tensor, ...]) -> None:
         """The state the call returned: a later call that receives it continues the chain."""
         self.chains.close(name, self._calls[name][call].chain, final)
-
-    def record_forget_gates(self, spec: LayerSpec, unit_mean: Tensor, log_product: Tensor) -> None:
-        """Forget-gate statistics in scan order (``_summaries.forget_gate_statistics``): the mean
-        gate per step and sequence ``(T, B)`` and the log carousel product ``(B, H)``."""
-        self._forget[spec.key] = (forget_step_means(spec, unit_mean), log_product)
 
     def defer(self, key: LayerKey, resolve: Callable[[], tuple[Tensor, Tensor, Tensor]]) -> None:
         """δc_t ``(T, B, H)`` time order, the mean forget gate per step ``(T,)`` and the log
@@ -144,11 +138,10 @@ class Recorder:
         """(δc, mean forget gate per step, log carousel product) of a chain, over its calls."""
         cell, means, logs = [], [], []
         for key, call in keys:
-            if key in self._deferred:
+            if key in self._deferred:  # a fused LSTM's: computed now
                 cell_grad, step_mean, log_product = self._deferred[key]()
-            else:
-                cell_grad = self._grads.get(key, (None, None))[1]
-                step_mean, log_product = self._forget.get(key, (None, None))
+            else:  # a cell's or a tracked state's, from the hooks; no forget-gate statistics
+                cell_grad, step_mean, log_product = self._grads.get(key, (None, None))[1], None, None
             if call.cell_shape is not None:
                 cell.append(_or_zeros(cell_grad, call.cell_shape, call))
             if step_mean is not None:

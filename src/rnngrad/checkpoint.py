@@ -26,6 +26,8 @@ from torch import nn
 
 from rnngrad._budget import check_elements
 from rnngrad._loading import check_real_float, load_tensor_file, open_npy
+from rnngrad.checkpoint_diagonal import diagonal_module, is_diagonal
+from rnngrad.diagonal_modules import DiagonalStack
 from rnngrad.errors import InputError, require_finite
 
 _KEY = re.compile(r"^(weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)_l(\d+)(_reverse)?$")
@@ -66,12 +68,15 @@ class _Layout:
         return shapes
 
 
-def load_recurrent_checkpoint(path: str | Path, nonlinearity: str = "tanh") -> nn.RNNBase:
-    """Rebuild the float64 ``torch.nn.RNN``, ``LSTM`` or ``GRU`` whose state_dict is at ``path``.
+def load_recurrent_checkpoint(path: str | Path, nonlinearity: str = "tanh", arch: str | None = None) -> nn.Module:
+    """Rebuild the float64 ``torch.nn.RNN``, ``LSTM`` or ``GRU`` (or rnngrad ``MinGRU``,
+    ``MinLSTM`` or ``LRU``, :mod:`rnngrad.checkpoint_diagonal`) whose state_dict is at ``path``.
 
     Args:
         path: a file written by ``torch.save(module.state_dict(), path)``.
         nonlinearity: ``"tanh"`` or ``"relu"``, for an RNN (a state_dict does not record it).
+        arch: for a diagonal module, ``"mingru"``, ``"minlstm"`` or ``"lru"``; None infers it
+            (a one-layer MinGRU and MinLSTM can share a shape: then it must be given).
 
     Raises:
         InputError: the file is not such a state_dict (refused pickles, other keys, shapes that
@@ -86,12 +91,22 @@ def load_recurrent_checkpoint(path: str | Path, nonlinearity: str = "tanh") -> n
             "checkpoint: expected a state_dict (a dict of tensors) of torch.nn.RNN, LSTM or GRU, "
             f"got {type(state_dict).__name__}"
         )
-    _check_keys(state_dict)
+    diagonal = is_diagonal(state_dict)
+    if not diagonal:
+        _check_keys(state_dict)
     for key, tensor in state_dict.items():
         check_real_float(f"checkpoint ({key})", tensor)
     largest = max(state_dict, key=lambda key: state_dict[key].numel())
     check_elements("checkpoint", sum(tensor.numel() for tensor in state_dict.values()),
                    f"all tensors together; {largest} has shape {tuple(state_dict[largest].shape)}")
+    if diagonal:
+        module = diagonal_module(state_dict, arch)
+        for name, parameter in module.named_parameters():
+            require_finite(f"checkpoint ({name})", parameter.detach())
+        return module
+    if arch is not None:
+        raise InputError(f"arch: expected none for a torch.nn RNN, LSTM or GRU checkpoint (it has weight_hh_l0), "
+                         f"got {arch!r}")
     layout = _layout(state_dict)
     _check_shapes(state_dict, layout)
     options = dict(input_size=layout.input_size, hidden_size=layout.hidden_size, num_layers=layout.num_layers,
@@ -109,8 +124,8 @@ def load_recurrent_checkpoint(path: str | Path, nonlinearity: str = "tanh") -> n
 
 
 def load_checkpoint_and_inputs(
-    checkpoint: str | Path, inputs: str | Path, nonlinearity: str = "tanh"
-) -> tuple[nn.RNNBase, torch.Tensor]:
+    checkpoint: str | Path, inputs: str | Path, nonlinearity: str = "tanh", arch: str | None = None
+) -> tuple[nn.Module, torch.Tensor]:
     """Both files of a ``--checkpoint FILE --inputs FILE`` command, checked against each other.
 
     Besides each file's own checks, the work on them is bounded: T times what the analyses keep
@@ -118,15 +133,18 @@ def load_checkpoint_and_inputs(
     the element budget, so that a long sequence is refused up front rather than filling memory
     for minutes (with the default budget and H = 5, T up to ~380,000).
     """
-    module = load_recurrent_checkpoint(checkpoint, nonlinearity)
+    module = load_recurrent_checkpoint(checkpoint, nonlinearity, arch)
     sequence = load_inputs(inputs)  # (T, I)
     if sequence.shape[1] != module.input_size:
         raise InputError(
             f"inputs: expected input size I = {module.input_size} (the checkpoint's), "
             f"got {sequence.shape[1]} (inputs of shape {tuple(sequence.shape)})"
         )
-    gates = {"RNN_TANH": 1, "RNN_RELU": 1, "GRU": 3, "LSTM": 4}[module.mode]
-    layers = module.num_layers * (2 if module.bidirectional else 1)
+    if isinstance(module, DiagonalStack):  # a, b and the state per channel (complex: twice)
+        gates = 6
+    else:
+        gates = {"RNN_TANH": 1, "RNN_RELU": 1, "GRU": 3, "LSTM": 4}[module.mode]
+    layers = module.num_layers * (2 if getattr(module, "bidirectional", False) else 1)
     per_step = layers * (gates * module.hidden_size + STEP_OVERHEAD)
     check_elements("inputs", sequence.shape[0] * per_step,
                    f"T = {sequence.shape[0]:,} steps × {per_step:,} elements kept per step: "

@@ -20,9 +20,12 @@ from rnngrad.layer_jacobians import demo_results, jacobian_of_layer, summarize
 @app.command("jacobian")
 @exits_2_on_bad_input
 def jacobian_command(
-    checkpoint: Optional[Path] = typer.Option(None, help="state_dict of a torch.nn.RNN, LSTM or GRU (torch.save)."),
+    checkpoint: Optional[Path] = typer.Option(
+        None, help="state_dict of a torch.nn.RNN, LSTM or GRU, or of an rnngrad MinGRU, MinLSTM or LRU (torch.save)."),
     inputs: Optional[Path] = typer.Option(None, help="Input sequence (T, I): torch.save'd tensor or .npy."),
     nonlinearity: str = typer.Option("tanh", help="For an RNN checkpoint: tanh or relu."),
+    arch: Optional[str] = typer.Option(
+        None, help="For a diagonal checkpoint: mingru, minlstm or lru (inferred when the shapes tell)."),
     layer: int = typer.Option(0, help="Which layer's state to differentiate."),
     json_output: bool = typer.Option(False, "--json", help="Print the JSON contract instead of a summary."),
     demo: bool = typer.Option(False, "--demo", help="Run on built-in RNNs and LSTMs (no files needed)."),
@@ -36,7 +39,7 @@ def jacobian_command(
     if checkpoint is None or inputs is None:
         raise InputError("--checkpoint and --inputs: expected both files (or --demo), got "
                          f"{'neither' if checkpoint is None and inputs is None else 'only one'}")
-    module, sequence = load_checkpoint_and_inputs(checkpoint, inputs, nonlinearity)  # float64, (T, I)
+    module, sequence = load_checkpoint_and_inputs(checkpoint, inputs, nonlinearity, arch)  # float64, (T, I)
     result = jacobian_of_layer(module, sequence, layer)
     if json_output:
         print_json(result.to_json())

@@ -19,6 +19,7 @@ from typing import Any, Callable
 from rnngrad.errors import require_positive_int
 from rnngrad.sweep import ray_backend
 from rnngrad.sweep.spec import SweepSpec, config_key
+from rnngrad.sweep.spec_file import SweepPlan
 from rnngrad.sweep._db_file import check_sweep_target
 from rnngrad.sweep.store import ResultsStore
 from rnngrad.sweep.summary import summarize
@@ -87,15 +88,38 @@ def run_sweep(sweep: SweepConfig, on_event: Callable[[SweepEvent], None] | None 
         on_event: called once per finished run (after its row is committed).
         on_start: called once with (runs in the grid, runs to do) before training starts.
     """
-    spec = sweep.spec()
-    workers = (os.cpu_count() or 1) if sweep.workers is None else require_positive_int("workers", sweep.workers)
-    db = Path(sweep.db)
+    configs = sweep.spec().configs()
+    return run_configs(configs, sweep.db, sweep.workers, sweep.ray, on_event=on_event, on_start=on_start)
+
+
+def run_plan(plan: SweepPlan, db: Path, workers: int | None = None, ray: str | None = None,
+             on_event: Callable[[SweepEvent], None] | None = None,
+             on_start: Callable[[int, int], None] | None = None) -> SweepOutcome:
+    """Run every missing run of a spec file's plan, in its order, each on one thread (so a run's
+    numbers do not depend on ``workers``); arguments as :func:`run_sweep`'s."""
+    return run_configs(plan.configs(), db, workers, ray, threads=1, on_event=on_event, on_start=on_start)
+
+
+def run_configs(configs: list[TrainConfig], db: Path, workers: int | None = None, ray: str | None = None,
+                threads: int | None = None, on_event: Callable[[SweepEvent], None] | None = None,
+                on_start: Callable[[int, int], None] | None = None) -> SweepOutcome:
+    """Run, in the given order, each of ``configs`` not yet recorded in ``db`` (see the module).
+
+    Args:
+        configs: the runs (already checked).
+        db: the results database (created if missing).
+        workers: local processes; None: one per CPU core. Not with ``ray``.
+        ray: "auto" or host:port of an existing Ray cluster; None: run locally.
+        threads: intra-op threads per local run (:func:`rnngrad.training.train_all`).
+        on_event, on_start: as :func:`run_sweep`'s.
+    """
+    workers = (os.cpu_count() or 1) if workers is None else require_positive_int("workers", workers)
+    db = Path(db)
     check_sweep_target(db)  # refuse a foreign or read-only file before anything can touch it
-    if sweep.ray is not None:
-        ray_backend.connect(sweep.ray)  # an unreachable cluster stops the sweep here
+    if ray is not None:
+        ray_backend.connect(ray)  # an unreachable cluster stops the sweep here
     try:
         with ResultsStore.open(db, create=True) as store:
-            configs = spec.configs()
             finished = store.finished_keys()
             pending = [config for config in configs if config_key(config) not in finished]
             if on_start is not None:
@@ -114,12 +138,12 @@ def run_sweep(sweep: SweepConfig, on_event: Callable[[SweepEvent], None] | None 
             def claim(index: int) -> bool:
                 return store.claim(config_key(pending[index]))
 
-            if sweep.ray is not None:
+            if ray is not None:
                 ray_backend.run_ray([config for index, config in enumerate(pending) if claim(index)], record)
             else:
-                train_all(pending, workers, lambda _, result: record(result), claim=claim)
+                train_all(pending, workers, lambda _, result: record(result), claim=claim, threads=threads)
     finally:
-        if sweep.ray is not None:
+        if ray is not None:
             ray_backend.disconnect()
     ran = sum(statuses.values())
     return SweepOutcome(db, len(configs), len(configs) - len(pending), ran, dict(statuses), len(pending) - ran)

@@ -69,7 +69,7 @@ def random_inputs(T, trailing, kind, with_h0, dtype, seed, low=0.5, high=1.0):
     return a, b, h0
 
 
-def assert_scan_equals_loop(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor) -> None:
+def assert_scan_equalssequential(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor) -> None:
     """h and the gradients of a, b and h0 for a random incoming gradient: finite, and equal to
     the sequential loop's through autograd to TOLERANCE."""
     for x in (a, b, h0):
@@ -108,7 +108,7 @@ def with_chunk_length(monkeypatch: pytest.MonkeyPatch, C: int | None) -> None:
     dtype=st.sampled_from([torch.float64, torch.complex128]),
     seed=st.integers(0, 10_000),
 )
-def test_values_and_gradients_equal_the_sequential_loop(T, C, trailing, kind, with_h0, dtype, seed):
+def test_values_and_gradients_equal_the_sequentialsequential(T, C, trailing, kind, with_h0, dtype, seed):
     a, b, h0 = random_inputs(T, trailing, kind, with_h0, dtype, seed)
     inputs = [x.requires_grad_() for x in (a, b, h0) if x is not None]
     with pytest.MonkeyPatch.context() as monkeypatch:
@@ -131,7 +131,7 @@ def test_chunk_boundaries(monkeypatch, T, C):
     """T = 1, 2, C−1, C, C+1, 2C±1, odd sizes and 1000 for C = 8 and the default √(T/2)."""
     with_chunk_length(monkeypatch, C)
     a, b, h0 = random_inputs(T, (2, 5), "full", True, torch.float64, seed=T)
-    assert_scan_equals_loop(a, b, h0)
+    assert_scan_equalssequential(a, b, h0)
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.complex128])
@@ -145,7 +145,7 @@ def test_magnitudes_of_a(dtype, low, high, T):
     a, b, h0 = random_inputs(T, (3,), "full", True, dtype, seed=7, low=low, high=high)
     if low == 0.0 and high == 1.0:
         a[::5] = 0  # exact zeros among ordinary values, some at chunk boundaries
-    assert_scan_equals_loop(a, b, h0)
+    assert_scan_equalssequential(a, b, h0)
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.complex128])
@@ -153,7 +153,7 @@ def test_twenty_thousand_steps(dtype):
     """T = 20000, |a| ∈ (0.9, 1): against 20000 sequential steps, forward and backward."""
     T = 20_000
     a, b, h0 = random_inputs(T, (4,), "full", True, dtype, seed=3, low=0.9, high=1.0)
-    assert_scan_equals_loop(a, b, h0)
+    assert_scan_equalssequential(a, b, h0)
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.complex128])
@@ -278,7 +278,7 @@ def test_inputs_on_another_device_are_named():
         linear_scan(torch.ones(3, device="meta"), torch.ones(4, 3))
 
 
-def test_torch_func_grad_vmap_and_jacrev_agree_with_the_loop(scan_path):
+def test_torch_func_grad_vmap_and_jacrev_agree_with_thesequential(scan_path):
     """linear_scan under torch.func: grad (setup_context), vmap (its vmap rule) and, on the
     compiled path, jacrev (the chunked scan's backward uses out= ops that vmap cannot batch)."""
     import warnings
@@ -310,3 +310,29 @@ def test_torch_func_grad_vmap_and_jacrev_agree_with_the_loop(scan_path):
         jacobian = func.jacrev(lambda x: linear_scan(a, x))(b[0])
     torch.testing.assert_close(jacobian, torch.autograd.functional.jacobian(lambda x: loop(a, x), b[0]),
                                rtol=1e-12, atol=1e-14)
+
+
+def test_reused_output_blocks_hold_only_the_new_results(scan_path):
+    """Outputs of ≥ 4 MiB come from the compiled scan's block cache: a block freed by one call and
+    taken by the next must be written everywhere (forward, δ and ∂L/∂a, with and without h0)."""
+    from rnngrad.scan import empty_cache
+
+    empty_cache()
+    generator = torch.Generator().manual_seed(5)
+    for round_ in range(3):
+        a = torch.rand(1024, 4, 256, generator=generator, dtype=torch.float32).requires_grad_()  # 4 MiB
+        b = torch.randn(1024, 4, 256, generator=generator, dtype=torch.float32).requires_grad_()
+        h0 = None if round_ == 1 else torch.randn(4, 256, generator=generator)
+        g = torch.randn(1024, 4, 256, generator=generator)
+        h = linear_scan(a, b, h0)
+        grads = torch.autograd.grad(h, (a, b), g)
+        expected_h = sequential(a.detach().double(), b.detach().double(), None if h0 is None else h0.double())
+        assert torch.allclose(h.double(), expected_h, rtol=1e-4, atol=1e-4)
+        a64, b64 = a.detach().double().requires_grad_(), b.detach().double().requires_grad_()
+        expected = torch.autograd.grad(sequential(a64, b64, None if h0 is None else h0.double()), (a64, b64), g.double())
+        for got, want in zip(grads, expected):
+            assert torch.allclose(got.double(), want, rtol=1e-4, atol=1e-4)
+        del h, grads
+    if scan_path == "compiled":
+        assert empty_cache() >= 1  # the freed outputs went back to the cache
+    assert empty_cache() == 0

@@ -19,7 +19,9 @@
 #include <torch/library.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <exception>
+#include <mutex>
 #include <thread>
 #include <tuple>
 #include <type_traits>
@@ -34,22 +36,88 @@ using at::Tensor;
 
 namespace {
 
-// A fresh output of T·N elements is first touched here. On Linux, ask for transparent huge pages
-// on it (the kernel's "madvise" mode): one fault per 2 MiB instead of one per 4 KiB, which on a
-// VM costs more than the scan itself (measured: ~8200 faults, ~12 ms, per 32 MiB float32 output).
-Tensor fresh_output(const Tensor& like) {
-  Tensor out = at::empty_like(like);
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
-  const uintptr_t begin = reinterpret_cast<uintptr_t>(out.data_ptr());
-  const uintptr_t end = begin + static_cast<uintptr_t>(out.nbytes());
-  const uintptr_t first = (begin + page - 1) / page * page, last = end / page * page;
-  if (out.nbytes() >= (size_t(4) << 20) && last > first) {
-    madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);  // advice only: errors ignored
+// Outputs of T·N elements are big (32 MiB for T = 4096, B·H = 2048, float32), and fresh memory
+// that big costs more than the scan: malloc maps it anew for every call and the kernel zeroes
+// and faults it in page by page (measured: ~8200 faults, ~12 ms, per 32 MiB on a VM). So the
+// outputs of at least ``kCachedBytes`` live in blocks that go back to a small cache when their
+// tensor dies, as torch's CUDA allocator keeps its blocks, and the next call of the same size
+// takes them: at most ``kMaxBlocks`` blocks and ``kMaxHeld`` bytes are kept, the oldest freed
+// first (``empty_cache`` frees them all). New blocks are 2 MiB aligned with transparent huge pages
+// advised (the kernel's "madvise" mode): one fault per 2 MiB instead of one per 4 KiB.
+constexpr size_t kCachedBytes = size_t(4) << 20;
+constexpr size_t kMaxHeld = size_t(256) << 20;
+constexpr size_t kMaxBlocks = 6;
+constexpr size_t kAlignment = size_t(2) << 20;
+
+class BlockCache {
+ public:
+  static BlockCache& instance() {
+    static BlockCache* cache = new BlockCache();  // never destroyed: tensors may die after exit handlers
+    return *cache;
   }
+
+  void* take(size_t bytes) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto block = blocks_.begin(); block != blocks_.end(); ++block) {
+      if (block->first == bytes) {
+        void* data = block->second;
+        held_ -= bytes;
+        blocks_.erase(block);
+        return data;
+      }
+    }
+    return nullptr;
+  }
+
+  void give(void* data, size_t bytes) {
+    std::vector<void*> released;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      blocks_.emplace_back(bytes, data);
+      held_ += bytes;
+      while (held_ > kMaxHeld || blocks_.size() > kMaxBlocks) {
+        held_ -= blocks_.front().first;
+        released.push_back(blocks_.front().second);
+        blocks_.erase(blocks_.begin());
+      }
+    }
+    for (void* block : released) std::free(block);
+  }
+
+  int64_t clear() {
+    std::vector<std::pair<size_t, void*>> released;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      released.swap(blocks_);
+      held_ = 0;
+    }
+    for (auto& block : released) std::free(block.second);
+    return static_cast<int64_t>(released.size());
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::pair<size_t, void*>> blocks_;  // (bytes, data), oldest first
+  size_t held_ = 0;
+};
+
+Tensor fresh_output(const Tensor& like) {
+  const size_t bytes = static_cast<size_t>(like.numel()) * like.element_size();
+  if (bytes < kCachedBytes) return at::empty_like(like, at::MemoryFormat::Contiguous);
+  const size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
+  void* data = BlockCache::instance().take(rounded);
+  if (data == nullptr) {
+    data = std::aligned_alloc(kAlignment, rounded);
+    TORCH_CHECK(data != nullptr, "linear_scan: out of memory allocating ", rounded, " bytes");
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    madvise(data, rounded, MADV_HUGEPAGE);  // advice only: errors ignored
 #endif
-  return out;
+  }
+  return at::from_blob(data, like.sizes(), [rounded](void* block) { BlockCache::instance().give(block, rounded); },
+                       like.options());
 }
+
+int64_t empty_cache() { return BlockCache::instance().clear(); }
 
 template <typename scalar_t>
 inline scalar_t maybe_conj(scalar_t value, bool conjugate) {
@@ -183,6 +251,7 @@ std::tuple<Tensor, Tensor> scan_backward(const Tensor& a, const Tensor& g, const
 TORCH_LIBRARY(rnngrad_linear_scan, m) {
   m.def("sequential_scan(Tensor a, Tensor b, Tensor h0, bool reverse, bool conjugate, int workers) -> Tensor");
   m.def("scan_backward(Tensor a, Tensor g, Tensor h, Tensor h0, bool conjugate, int workers) -> (Tensor, Tensor)");
+  m.def("empty_cache() -> int", &empty_cache);
 }
 
 TORCH_LIBRARY_IMPL(rnngrad_linear_scan, CPU, m) {

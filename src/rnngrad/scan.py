@@ -17,7 +17,9 @@ and for a loss L with g_t = ∂L/∂h_t (conjugates as in torch's complex autogr
 
 so the backward is the same recurrence run from t = T down to 1. On the CPU both run compiled
 (``_linear_scan.cpp``): one pass over memory, sequential in time and split over the channels
-between threads. Elsewhere, or without a compiler, they run as the chunked scan of
+between threads; their big outputs (≥ 4 MiB) come from a small cache of freed blocks (at most six,
+256 MiB), because fresh memory that size costs more page faults than the scan itself;
+:func:`empty_cache` hands the cached blocks back. Elsewhere, or without a compiler, they run as the chunked scan of
 :mod:`rnngrad._chunked_scan`, parallel in time: about 2.8·√T loop steps of whole-tensor ops
 instead of T. Neither takes a log or divides by a product of a's.
 """
@@ -213,6 +215,13 @@ class _LinearScan(torch.autograd.Function):
         if ctx.on_delta is not None:
             ctx.on_delta(delta)
         return grad_a, delta, grad_h0, None, ctx.anchor_like
+
+
+def empty_cache() -> int:
+    """Free the blocks the compiled scan keeps for its next outputs; returns how many there were
+    (0 without the compiled scan)."""
+    scans = linear_scans(torch.device("cpu"))
+    return 0 if scans is None else int(scans.empty_cache())
 
 
 def _flat(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None):

@@ -77,8 +77,18 @@ def linear_scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = None
 
         recorded = recorded_scan(name, _prepared(a, b, h0))
         if recorded is not None:
-            return recorded
-    return _LinearScan.apply(*_prepared(a, b, h0), None, None)
+            return _checked(a, recorded)
+    return _checked(a, _LinearScan.apply(*_prepared(a, b, h0), None, None))
+
+
+def _checked(a: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+    """``h``, once ``a`` is known finite. A non-finite a_t makes h_t non-finite (inf·x is ±inf
+    or nan, 0·inf is nan) and that stays to h_T (a·nan = nan, a·±inf = ±inf or nan), so the last
+    step tells without a second pass over a; only then is a searched for its bad entry. Under
+    ``torch.func.vmap`` (values not concrete) a itself is checked."""
+    if torch._C._functorch.is_batchedtensor(h) or h.shape[0] == 0 or not bool(torch.isfinite(h[-1]).all()):
+        _require_finite("a", a.detach())
+    return h
 
 
 def recorded_linear_scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None,
@@ -86,7 +96,7 @@ def recorded_linear_scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | No
     """:func:`linear_scan` that also hands δ_t of (2), the total ∂L/∂h_t, to ``on_delta`` when its
     backward runs (the profiler's hook; the backward computes δ anyway). ``anchor``, a scalar that
     requires grad, makes that backward run even when only the anchor's gradient is asked for."""
-    return _LinearScan.apply(*_prepared(a, b, h0), on_delta, anchor)
+    return _checked(a, _LinearScan.apply(*_prepared(a, b, h0), on_delta, anchor))
 
 
 def unchecked_scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = None,
@@ -117,7 +127,6 @@ def _prepared(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None):
         dtype = torch.promote_types(dtype, h0.dtype)
     if not (dtype.is_floating_point or dtype.is_complex):
         raise InputError(f"a, b, h0: expected floating-point or complex values, got dtype {dtype}")
-    _require_finite("a", a.detach())
     a = a.reshape((1,) * (b.dim() - a.dim()) + a.shape)  # (1 or T, *trailing_a): one axis per b's
     # Converted outside the Function, so autograd takes the gradients back to each input's dtype
     # (the real part for a real input of a complex scan).

@@ -94,3 +94,24 @@ def test_the_cli_prints_one_line_and_exits_2(tmp_path):
     result = CliRunner().invoke(app, ["jacobian", "--checkpoint", str(path), "--inputs", str(tmp_path / "x.pt")])
     assert result.exit_code == 2
     assert "Traceback" not in result.output and "expected --arch mingru or --arch minlstm" in result.output
+
+
+@pytest.mark.parametrize("arch", list(MODULES))
+def test_profile_and_spectrum_clis_take_the_checkpoint_and_agree(tmp_path, arch):
+    """One layer: ``profile --loss last`` and ``spectrum``'s measured rate have the same loss
+    (Σ_j Re h_T,j), so their rates agree up to the sign; both equal the library's profile."""
+    original, path = _saved(tmp_path, arch, layers=1, H=7)
+    original.load_state_dict({key: value.float().double() for key, value in original.state_dict().items()})
+    x = torch.randn(40, 3, dtype=torch.float64)
+    torch.save(x, tmp_path / "x.pt")
+    files = ["--checkpoint", str(path), "--inputs", str(tmp_path / "x.pt"), "--json"]
+    profiled = CliRunner().invoke(app, ["profile", *files])
+    assert profiled.exit_code == 0, profiled.output
+    data = json.loads(profiled.output)
+    assert data["arch"] == type(original).__name__
+    expected = rnngrad.profile(original, (x,), lambda output: output[0][-1].sum()).decay_rate("")
+    rate = data["layers"][0]["decay_rate_nats_per_step"]
+    assert abs(rate - expected) <= 1e-9 * abs(expected)
+    spectrum = CliRunner().invoke(app, ["spectrum", *files])
+    assert spectrum.exit_code == 0, spectrum.output
+    assert abs(json.loads(spectrum.output)["log_rate_measured"] + rate) <= 1e-9 * abs(rate)

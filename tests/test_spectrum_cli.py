@@ -71,7 +71,7 @@ def test_readable_table(tmp_path):
     _, inputs_path = save_inputs(tmp_path)
     result = invoke("--checkpoint", checkpoint, "--inputs", inputs_path)
     assert result.exit_code == 0, result.output
-    for text in ("LSTM, s = (h, c), S = 10, T = 40", "λ_i", "sum of exponents", "predicted decay rate λ1",
+    for text in ("LSTM, s = (h, c), S = 10, T = 40", "λ_i", "sum of exponents", "predicted: λ1 = ",
                  "measured by the profiler"):
         assert text in result.stdout
 

@@ -92,7 +92,7 @@ def test_scalars_and_heatmap_read_back_equal_the_profile(tmp_path):
     tags = accumulator.Tags()
     layers = [f"gradient_flow/lstm/layer{layer}{suffix}" for layer in (0, 1) for suffix in ("", "_reverse")]
     for layer in layers:
-        for name in ("memory_horizon", "decay_rate", "mean_forget_gate"):
+        for name in ("memory_horizon", "decay_rate_nats_per_step", "mean_forget_gate"):
             assert [event.step for event in accumulator.Scalars(f"{layer}/{name}")] == [0, 2, 4]
         assert [event.step for event in accumulator.Images(f"{layer}/hidden_grad_heatmap")] == [0, 2, 4]
     assert "train_loss" in tags["scalars"]
@@ -106,11 +106,11 @@ def test_scalars_and_heatmap_read_back_equal_the_profile(tmp_path):
     for layer, (index, direction) in zip(layers, [(0, 0), (0, 1), (1, 0), (1, 1)]):
         assert first[f"{layer}/memory_horizon"] == expected.memory_horizon("lstm", index, direction)
         rate = expected.decay_rate("lstm", index, direction)  # NaN for the top reverse layer: one lag only
-        assert math.isclose(first[f"{layer}/decay_rate"], rate, rel_tol=1e-5, abs_tol=1e-6) or (
-            math.isnan(rate) and math.isnan(first[f"{layer}/decay_rate"]))
+        assert math.isclose(first[f"{layer}/decay_rate_nats_per_step"], rate, rel_tol=1e-5, abs_tol=1e-6) or (
+            math.isnan(rate) and math.isnan(first[f"{layer}/decay_rate_nats_per_step"]))
         assert math.isclose(first[f"{layer}/mean_forget_gate"], expected.mean_forget_gate("lstm", index, direction),
                             rel_tol=1e-6)
-    assert math.isfinite(first["gradient_flow/lstm/layer0/decay_rate"])
+    assert math.isfinite(first["gradient_flow/lstm/layer0/decay_rate_nats_per_step"])
     image = accumulator.Images("gradient_flow/lstm/layer0/hidden_grad_heatmap")[0]
     assert (image.height, image.width) == (H * 4, T * 4)
     with open(tmp_path / "heatmap.png", "wb") as file:  # kept beside the run, to look at

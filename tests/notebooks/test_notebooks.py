@@ -3,8 +3,10 @@ numbers their last cell prints equal rnngrad's, computed here afresh."""
 
 from __future__ import annotations
 
+import ast
 import json
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -41,11 +43,45 @@ def test_both_languages_are_there():
                                                   "why-lstm-resists-vanishing-gradients-ko.ipynb"]
 
 
+def words_cell(notebook):
+    """The one code cell tagged "words": the figure's words in the notebook's language."""
+    (cell,) = [cell for cell in notebook.cells if "words" in cell.metadata.get("tags", [])]
+    return cell
+
+
+def words_of(source: str) -> dict[str, str]:
+    """The literal ``WORDS = {...}`` of a words cell (the cell may hold IPython magics)."""
+    start = source.index("WORDS = {")
+    return ast.literal_eval(source[start + len("WORDS = "):source.index("\n}", start) + 2])
+
+
 def test_the_languages_run_the_same_code():
     english, korean = (nbformat.read(path, as_version=4) for path in NOTEBOOKS)
-    assert [cell.source for cell in english.cells if cell.cell_type == "code"] == [
-        cell.source for cell in korean.cells if cell.cell_type == "code"]
+
+    def shared_code(notebook):
+        return [cell.source for cell in notebook.cells if cell.cell_type == "code" and cell is not words_cell(notebook)]
+
+    assert shared_code(english) == shared_code(korean)
     assert [cell.cell_type for cell in english.cells] == [cell.cell_type for cell in korean.cells]
+    assert english.cells.index(words_cell(english)) == korean.cells.index(words_cell(korean))
+
+
+def test_the_korean_figure_has_korean_words_that_the_bundled_font_draws():
+    """Hangul in matplotlib needs a font that has it: the Korean notebook registers rnngrad's
+    bundled subset, so every Hangul letter of its code must be in that subset (no tofu boxes)."""
+    from fontTools.ttLib import TTFont
+
+    from rnngrad.report.korean_font import font_file
+
+    english, korean = (nbformat.read(path, as_version=4) for path in NOTEBOOKS)
+    assert 'plt.rcParams["font.family"] = matplotlib_family()' in words_cell(korean).source
+    words_en, words_ko = (words_of(words_cell(notebook).source) for notebook in (english, korean))
+    assert words_en.keys() == words_ko.keys()
+    hangul = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3]")
+    assert all(hangul.search(words_ko[key]) for key in ("title", "lag", "full", "carousel"))
+    covered = {chr(code) for code in TTFont(str(font_file("otf"))).getBestCmap()}
+    letters = set(hangul.findall("".join(cell.source for cell in korean.cells if cell.cell_type == "code")))
+    assert letters and not letters - covered, f"not in the bundled font: {''.join(sorted(letters - covered))}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)

@@ -38,6 +38,9 @@ def test_json_matches_the_library(files):
     norms = expected.mean_hidden_grad_norm("", layer=1).tolist()
     assert data["layers"][1]["mean_grad_norm_by_time"] == pytest.approx(norms, rel=1e-12)
     assert data["layers"][0]["mean_forget_gate"] == pytest.approx(expected.mean_forget_gate("", 0), rel=1e-12)
+    for layer, entry in enumerate(data["layers"]):  # the unit is in the key (issue 15); no unitless key
+        assert "decay_rate" not in entry
+        assert entry["decay_rate_nats_per_step"] == pytest.approx(expected.decay_rate("", layer), rel=1e-12)
 
 
 def test_table_and_plot(files):

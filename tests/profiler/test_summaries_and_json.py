@@ -38,6 +38,20 @@ def test_decay_rate_and_memory_horizon_of_a_known_decay():
     torch.testing.assert_close(by_lag / by_lag[0], GAIN ** torch.arange(12.0, dtype=torch.float64), rtol=1e-6, atol=0)
 
 
+def test_every_summary_names_the_unit_nats_per_step():
+    """GAIN^k decay: ln(1/GAIN) nats = log10(1/GAIN) decades per step, in every producer's key."""
+    from rnngrad.profiler.render import summary
+    from rnngrad.training.gradient_profiles import gradient_profile_summary
+
+    model, x = near_linear_rnn(), torch.randn(12, 4, 2, dtype=torch.float64)
+    loss_fn = lambda out: out[0][-1].sum()  # noqa: E731
+    (entry,) = summary(profile(model, (x,), loss_fn))["layers"]
+    assert entry["decay_rate_nats_per_step"] == pytest.approx(math.log(1 / GAIN), abs=1e-6)
+    digest = gradient_profile_summary(model, x, loss_fn, step=0)
+    assert digest["decay_rate_nats_per_step"] == pytest.approx(math.log(1 / GAIN), abs=1e-6)
+    assert "decay_rate" not in entry and "decay_rate" not in digest
+
+
 def test_the_backward_direction_counts_lags_forward_in_time():
     x = torch.randn(10, 2, 2, dtype=torch.float64)
     result = profile(near_linear_rnn(True), (x,), lambda out: out[0][0, :, 3:].sum())  # direction 1 at t = 0
@@ -141,7 +155,9 @@ def test_loading_something_else_is_a_clear_error(tmp_path):
 
 
 def test_float32_norms_do_not_underflow_where_the_gradient_is_not_zero():
-    """Issue 18 item 8: squaring 1e-23 in float32 gives 0; the norms are taken in float64."""
+    """Issue 18 item 8: squaring 1e-23 in float32 gives 0; the norms come from the log-scaled
+    gradient (``test_scaled_gradients``), so no step reads 0, and where float32 holds a normal
+    number they equal its float64 norm up to the float32 rounding of the pass."""
     torch.manual_seed(0)
     model = torch.nn.RNN(4, 32)
     result = profile(model, (torch.randn(300, 1, 4),), lambda out: out[0][-1].sum())
@@ -152,10 +168,11 @@ def test_float32_norms_do_not_underflow_where_the_gradient_is_not_zero():
     assert int(tiny.sum()) > 10, "the case should reach gradients whose float32 square is 0"
     assert bool((torch.linalg.vector_norm(grad, dim=2)[tiny] == 0).all())  # what float32 norms give
     by_time = result.mean_hidden_grad_norm("")
-    assert torch.equal(by_time > 0, nonzero)
+    assert bool((by_time > 0).all()) and int((~nonzero).sum()) > 10  # float32 read 0 at these steps
     expected = torch.linalg.vector_norm(grad.double(), dim=2).mean(1)
-    torch.testing.assert_close(by_time, expected, rtol=1e-12, atol=0)
-    assert torch.equal(result.hidden_grad_norm_by_lag("").flip(0) > 0, nonzero)
+    normal = grad.abs().amax(dim=(1, 2)) > 1e-30
+    torch.testing.assert_close(by_time[normal], expected[normal], rtol=1e-5, atol=0)
+    assert bool((result.hidden_grad_norm_by_lag("") > 0).all())
 
 
 def test_a_profile_shows_itself_in_a_notebook_as_html():

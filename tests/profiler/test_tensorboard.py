@@ -34,7 +34,7 @@ def test_logged_run_reads_back_and_gradients_equal_a_plain_backward(tmp_path):
 
     events = EventAccumulator(str(tmp_path), size_guidance={"histograms": 0, "images": 0})  # keep all
     events.Reload()
-    tag = "gradient_flow/model/layer1/decay_rate"
+    tag = "gradient_flow/model/layer1/decay_rate_nats_per_step"
     assert tag in events.Tags()["scalars"]
     assert [event.step for event in events.Scalars(tag)] == [0, 2]
     expected = profile(model, (batches[2],), loss_fn).decay_rate("", 1)
@@ -79,7 +79,8 @@ def test_chains_get_their_own_tags(tmp_path):
     writer.close()
     events = EventAccumulator(str(tmp_path))
     events.Reload()
-    assert {"gradient_flow/gru/layer0/decay_rate", "gradient_flow/gru/call1/layer0/decay_rate"} <= set(
+    assert {"gradient_flow/gru/layer0/decay_rate_nats_per_step",
+            "gradient_flow/gru/call1/layer0/decay_rate_nats_per_step"} <= set(
         events.Tags()["scalars"])
 
 

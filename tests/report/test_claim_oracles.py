@@ -164,5 +164,5 @@ def test_decay_rate_of_a_scaled_orthogonal_linear_rnn():
         cell.weight_hh.copy_(0.5 * Q)  # ‖∂h_T/∂h_{T−k}‖₂ = 0.5^k exactly
     by_lag = jacobian_through_time(cell, torch.randn(30, 2, dtype=F64, generator=generator)).log10_norm.flip(0)
     rate, zero = decay_rate(by_lag)
-    assert zero is None and rate == pytest.approx(math.log10(2), abs=1e-9)
+    assert zero is None and rate == pytest.approx(math.log(2), abs=1e-9)  # nats per step: ln 2, not log10 2
     assert decay_rate(torch.tensor([0.0, -1.0, -math.inf]))[1] == 2

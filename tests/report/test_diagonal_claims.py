@@ -77,9 +77,9 @@ def test_quick_c13_numbers_are_finite_and_its_series_draw_every_family(claims_by
         for key, value in row.items():
             if key != "input_dependent":
                 assert value is not None and math.isfinite(value), (name, key)
-        assert row["top_exponent"] < 0 and 0 < row["shortest_horizon"] <= row["median_horizon"] <= row["longest_horizon"]
+        assert row["top_exponent_nats_per_step"] < 0 and 0 < row["shortest_horizon"] <= row["median_horizon"] <= row["longest_horizon"]
     assert claim.evidence["cells"]["LRU"]["slope_gap"] < EXACT and claim.evidence["cells"]["LRU"]["profiler_gap"] < EXACT
-    assert math.isfinite(claim.evidence["lstm_profiler_decay_rate"])
+    assert math.isfinite(claim.evidence["lstm_profiler_decay_rate_nats_per_step"])
     series = claim.series
     assert series["families"] == ["LSTM", "minGRU", "minLSTM", "LRU"]
     T = series["T"]

@@ -11,13 +11,14 @@ C8 and C9 find the maxima numerically — autograd derivatives of ``torch.sigmoi
 ``torch.tanh`` on a dense float64 grid, then a golden-section search — and compare them with
 (1). C10 puts every registered activation φ in an RNN with the same weights and measures how
 fast ‖∂h_T/∂h_{T−k}‖₂ decays with the lag k: the decay rate r is minus the least-squares slope
-of log10 ‖∂h_T/∂h_{T−k}‖₂ against k,
+of the natural log ln ‖∂h_T/∂h_{T−k}‖₂ against k,
 
 .. math::
 
-    \log_{10} \Big\|\frac{\partial h_T}{\partial h_{T-k}}\Big\|_2 \approx c - r\,k          \tag{2}
+    \ln \Big\|\frac{\partial h_T}{\partial h_{T-k}}\Big\|_2 \approx c - r\,k          \tag{2}
 
-in decades per step (r > 0 vanishes, r < 0 explodes). An activation whose product becomes
+in nats per step, as the profiler's decay rate and the Lyapunov exponents (r > 0 vanishes, r < 0
+explodes; r / ln 10 is the same rate in decades per step). An activation whose product becomes
 exactly 0 (every unit in a flat region at once) has no rate; it is reported as such.
 """
 
@@ -94,7 +95,7 @@ def decide_decay(evidence) -> str:
     def rate(value):
         return math.inf if value is None else value
 
-    tanh, sigmoid = evidence["tanh_rate"], evidence["sigmoid_rate"]
+    tanh, sigmoid = evidence["tanh_decay_rate_nats_per_step"], evidence["sigmoid_decay_rate_nats_per_step"]
     if not all(rate(tanh[label]) < rate(sigmoid[label]) for label in tanh):
         return FAILS
     at_T = evidence["tanh_log10_norm_at_lag_T"]
@@ -116,12 +117,13 @@ def measure_tanh_maximum(config: ClaimsConfig, advance: Advance) -> ClaimResult:
 
 
 def decay_rate(log10_norm_by_lag: Tensor) -> tuple[float | None, int | None]:
-    """(r of (2) over lags 1..T, None) from a (T+1,) curve; (None, first lag) if it hits exactly 0."""
+    """(r of (2) in nats per step over lags 1..T, None) from a (T+1,) curve of log10 norms;
+    (None, first lag) if it hits exactly 0."""
     curve = log10_norm_by_lag[1:]
     zero = torch.isneginf(curve)
     if bool(zero.any()):
         return None, int(zero.double().argmax()) + 1
-    return -least_squares_slope(curve), None
+    return -least_squares_slope(curve) * math.log(10), None  # log10 → natural log
 
 
 @torch.no_grad()
@@ -162,15 +164,15 @@ def measure_decay_rates(config: ClaimsConfig, advance: Advance) -> ClaimResult:
     ranking = sorted((rate_of(default, i), name) for i, name in enumerate(names))
     evidence = {
         "H": H, "T": T, "torch_init_spectral_norm": number(init_norm, 4),
-        "tanh_rate": {label: rates[label][tanh] for label, _ in settings},
-        "sigmoid_rate": {label: rates[label][sigmoid] for label, _ in settings},
+        "tanh_decay_rate_nats_per_step": {label: rates[label][tanh] for label, _ in settings},
+        "sigmoid_decay_rate_nats_per_step": {label: rates[label][sigmoid] for label, _ in settings},
         "tanh_log10_norm_at_lag_T": at_lag_T[default]["tanh"],
         "slowest_decay_at_torch_init": [name for _, name in ranking[:3]],
-        "headline": ("decades lost per step, tanh vs sigmoid: "
+        "headline": ("decay rate in nats per step, tanh vs sigmoid: "
                      + ", ".join(f"{rate_of(label, tanh):.3f} vs {rate_of(label, sigmoid):.3f}" for label, _ in settings)
                      + f" (‖W_hh‖₂ = {init_norm:.2f}, 2, 4); tanh still reaches 10^{at_lag_T[default]['tanh']:.0f} "
                      f"after {T} steps at torch's init"),
     }
-    series = {"activations": names, "settings": [label for label, _ in settings], "rates": rates,
+    series = {"activations": names, "settings": [label for label, _ in settings], "decay_rates_nats_per_step": rates,
               "exact_zero_from_lag": zeros, "log10_norm_at_lag_T": at_lag_T}
     return ClaimResult("C10", C10_CLAIM, decide_decay(evidence), evidence, "decay_rates", series)

@@ -171,14 +171,14 @@ def measure_horizon(config: ClaimsConfig, advance: Advance) -> ClaimResult:
         predicted_rate = -least_squares_slope(log_predicted)  # ρ̂
         cells[name] = {
             "input_dependent": not cell.complex_state,  # minGRU, minLSTM: a_t from x_t; LRU: a = λ
-            "top_exponent": number(top, 5),
+            "top_exponent_nats_per_step": number(top, 5),
             "shortest_horizon": number(-1.0 / mean_log.min(), 4),
             "median_horizon": number((-1.0 / mean_log).median(), 4),
             "longest_horizon": number(-1.0 / top, 4),
-            "log_norm_slope": number(slope, 5),
+            "log_norm_slope_nats_per_step": number(slope, 5),
             "slope_gap": number(abs(slope - top) / abs(top), 3),
-            "profiler_decay_rate": number(rate, 5),
-            "predicted_decay_rate": number(predicted_rate, 5),
+            "profiler_decay_rate_nats_per_step": number(rate, 5),
+            "predicted_decay_rate_nats_per_step": number(predicted_rate, 5),
             "profiler_gap": number(abs(rate - predicted_rate) / abs(predicted_rate), 3),
             "profiler_gap_to_top_exponent": number(abs(rate + top) / abs(top), 3),
         }
@@ -198,9 +198,9 @@ def measure_horizon(config: ClaimsConfig, advance: Advance) -> ClaimResult:
 
     evidence = {
         "H": H, "T": T, "sequences": B, "horizon_steps": HORIZON_LENGTH * T, "lru_ring": list(RING),
-        "cells": cells, "lstm_profiler_decay_rate": number(lstm_rate, 5),
+        "cells": cells, "lstm_profiler_decay_rate_nats_per_step": number(lstm_rate, 5),
     }
-    evidence["headline"] = _headline(cells, evidence["lstm_profiler_decay_rate"])
+    evidence["headline"] = _headline(cells, evidence["lstm_profiler_decay_rate_nats_per_step"])
     series = {"lag": list(range(T)), "T": T, "cells": list(MODULES), "horizons": horizons,
               "families": list(profiles), "log10_norm_by_lag": profiles, "predicted_log10_norm_by_lag": predicted_profiles}
     return ClaimResult("C13", C13_CLAIM, decide_horizon(evidence), evidence, "diagonal_horizons", series)
@@ -243,7 +243,6 @@ def _headline(cells: dict, lstm_rate: float) -> str:
             "of the horizons' prediction; " + ", ".join(
                 f"{name}: slope within {percent(cells[name]['slope_gap'])} of λ₁, profiler ρ within "
                 f"{percent(cells[name]['profiler_gap'])} of the prediction" for name in gated)
-            # the evidence keeps the profiler's rates in nats per step; the headline writes decades per step
-            + f"; ρ in decades per step: LSTM (torch init) {lstm_rate / math.log(10):.3g}, "
-            + ", ".join(f"{name} {row['profiler_decay_rate'] / math.log(10):.3g}" for name, row in cells.items())
-            + f" (the LRU's slowest channel: {-lru['top_exponent'] / math.log(10):.2g})")
+            + f"; ρ in nats per step: LSTM (torch init) {lstm_rate:.3g}, "
+            + ", ".join(f"{name} {row['profiler_decay_rate_nats_per_step']:.3g}" for name, row in cells.items())
+            + f" (the LRU's slowest channel: {-lru['top_exponent_nats_per_step']:.2g})")

@@ -22,11 +22,13 @@ _SHOWN = 12  # rows of the readable table before the middle is elided
 @app.command("spectrum")
 @exits_2_on_bad_input
 def spectrum_command(
-    checkpoint: Optional[Path] = typer.Option(None, help="state_dict of a torch.nn.RNN, LSTM or GRU (torch.save)."),
+    checkpoint: Optional[Path] = typer.Option(None, help="state_dict of a torch.nn.RNN, LSTM or GRU, or an rnngrad MinGRU, MinLSTM or LRU (torch.save)."),
     inputs: Optional[Path] = typer.Option(None, help="Input sequence (T, I): torch.save'd tensor or .npy."),
     k: Optional[int] = typer.Option(None, "--k", help="How many exponents (default: all; 2H for an LSTM)."),
     warmup: int = typer.Option(0, help="Steps run before averaging starts (default 0: none discarded)."),
     nonlinearity: str = typer.Option("tanh", help="For an RNN checkpoint: tanh or relu."),
+    arch: Optional[str] = typer.Option(
+        None, help="For a diagonal checkpoint: mingru, minlstm or lru (inferred when the shapes tell)."),
     layer: int = typer.Option(0, help="Which layer's state to analyse."),
     max_log_condition: Optional[float] = typer.Option(
         None, help="Log-condition budget L per block between QR factorisations (default 12.0 in float64: "
@@ -37,15 +39,15 @@ def spectrum_command(
     if checkpoint is None or inputs is None:
         missing = "neither" if checkpoint is None and inputs is None else "only one"
         raise InputError(f"--checkpoint and --inputs: expected both files, got {missing}")
-    module, sequence = load_checkpoint_and_inputs(checkpoint, inputs, nonlinearity)  # float64, (T, I)
+    module, sequence = load_checkpoint_and_inputs(checkpoint, inputs, nonlinearity, arch)  # float64, (T, I)
     result = spectrum(module, sequence, k=k, warmup=warmup, layer=layer, max_log_condition=max_log_condition)
     if json_output:
         print_json(result.to_json())
     else:
-        _print_table(result)
+        _print_table(result, layer, getattr(module, "num_layers", 1))
 
 
-def _print_table(result: Spectrum) -> None:
+def _print_table(result: Spectrum, layer: int, num_layers: int) -> None:
     exponents = result.exponents.tolist()
     state = "(h, c)" if result.arch == "lstm" else "h"
     title = (f"{result.arch.upper()}, s = {state}, S = {result.state_size}, T = {result.T}"
@@ -70,11 +72,20 @@ def _print_table(result: Spectrum) -> None:
         console.print(f"top {len(exponents)} of {result.state_size} exponents (--k)")
     else:
         console.print(f"sum of exponents (mean log|det J_t|): {sum(exponents):.6f}")
-    measured = result.log_rate_measured
-    console.print(f"predicted decay rate λ1: {exponents[0]:.6f} nats per step (log growth; < 0 decays)")
-    console.print("measured by the profiler (‖dL/dh_t‖): "
-                  + ("n/a" if measured is None else f"{measured:.6f} nats per step (log growth; "
-                                                    f"rnngrad profile's decay rate has the other sign)"))
+    console.print(f"predicted: λ1 = {exponents[0]:.6f} nats per step, the growth rate of ‖∂s_T/∂s_t‖ (< 0: decays)")
+    console.print(_measured_line(result.log_rate_measured, layer, num_layers))
+
+
+def _measured_line(measured: float | None, layer: int, num_layers: int) -> str:
+    """The profiler's rate in the sign ``rnngrad profile`` prints, with the loss it was measured on."""
+    if measured is None:
+        return "measured by the profiler: n/a (the fit was not finite)"
+    line = (f"measured by the profiler: decay rate {-measured:.6f} nats per step of ‖dL/dh_t‖ with "
+            f"L = Σ_j h_T,j of layer {layer} (log_rate_measured = {measured:.6f} in --json, the sign of λ1); ")
+    if layer == num_layers - 1:
+        return line + "the decay rate `rnngrad profile --loss last` shows for this layer"
+    return (line + "`rnngrad profile` shows another rate for this layer: its L sits on the top layer, "
+            f"so layer {layer}'s dL/dh_t also comes down through the layers above")
 
 
 def _factor(value: float) -> str:

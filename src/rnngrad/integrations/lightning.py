@@ -2,10 +2,10 @@
 
 Every ``every`` optimizer steps, :class:`GradientFlowCallback` runs the LightningModule's own
 ``training_step`` inside :func:`rnngrad.profile` (``accumulate_grad=True``) in place of Lightning's
-backward, then logs per recurrent module, layer and direction the memory horizon, the decay rate and
-(for an LSTM) the mean forget gate as scalars, and a heatmap of log10 mean |dL/dh_t| (units × time)
-as an image, through every logger of the trainer (images only where the logger can take them, as
-``TensorBoardLogger`` can)::
+backward, then logs per recurrent module, layer and direction the memory horizon, the decay rate
+(nats per step) and (for an LSTM) the mean forget gate as scalars, and a heatmap of log10 mean
+|dL/dh_t| (units × time) as an image, through every logger of the trainer (images only where the
+logger can take them, as ``TensorBoardLogger`` can)::
 
     trainer = lightning.Trainer(max_steps=1000, callbacks=[GradientFlowCallback(every=100)])
 
@@ -77,7 +77,7 @@ class GradientFlowCallback(pl.Callback):
     Args:
         every: profile at global steps 0, every, 2·every, …; a plain step otherwise.
         prefix: first part of every tag: ``{prefix}/{module}/layer{l}[_reverse]/{memory_horizon,
-            decay_rate, mean_forget_gate}``, ``{prefix}/loss`` and the image
+            decay_rate_nats_per_step, mean_forget_gate}``, ``{prefix}/loss`` and the image
             ``{prefix}/{module}/layer{l}[_reverse]/hidden_grad_heatmap``.
         eps: threshold of the memory horizon (:meth:`GradientProfile.memory_horizon`).
     """
@@ -172,7 +172,7 @@ class GradientFlowCallback(pl.Callback):
                 for direction in range(record.num_directions):
                     tag = f"{self.prefix}/{shown}/layer{layer}" + ("_reverse" if direction else "")
                     scalars[f"{tag}/memory_horizon"] = result.memory_horizon(name, layer, direction, eps=self.eps)
-                    scalars[f"{tag}/decay_rate"] = result.decay_rate(name, layer, direction)
+                    scalars[f"{tag}/decay_rate_nats_per_step"] = result.decay_rate(name, layer, direction)
                     if record.kind == "LSTM":
                         scalars[f"{tag}/mean_forget_gate"] = result.mean_forget_gate(name, layer, direction)
                     images[f"{tag}/hidden_grad_heatmap"] = heatmap(result.hidden_grad(name, layer, direction))

@@ -16,7 +16,7 @@ between it runs a plain backward. Any object with ``add_scalar(tag, value, step)
 Tags, per recurrent module, chain, layer and direction, ``{prefix}/{module or "model"}[/call{k}]
 /layer{l}[_reverse]/...`` (``/call{k}`` for chains k ≥ 1 of a module called several times):
 
-- scalars ``decay_rate`` (nats per step: the gradient shrinks by e^{−rate} per step back),
+- scalars ``decay_rate_nats_per_step`` (the gradient shrinks by e^{−rate} per step back),
   ``memory_horizon``, ``grad_norm_first_step``, ``grad_norm_last_step`` and, for an LSTM,
   ``mean_forget_gate``, ``log10_carousel_product``;
 - a histogram ``log10_grad_norm`` of log10 ‖dL/dh_t‖ over the steps t of the profiled batch
@@ -37,7 +37,7 @@ from rnngrad.errors import InputError, require_positive_int
 from rnngrad.profiler import GradientProfile, profile
 from rnngrad.profiler.render import HORIZON_EPS, summary
 
-_SCALARS = ("decay_rate", "memory_horizon", "mean_forget_gate", "log10_carousel_product")
+_SCALARS = ("decay_rate_nats_per_step", "memory_horizon", "mean_forget_gate", "log10_carousel_product")
 
 
 class GradientFlowLogger:

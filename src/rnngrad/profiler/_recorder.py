@@ -19,6 +19,7 @@ from torch import Tensor
 from rnngrad.profiler._chains import Chains
 from rnngrad.profiler._layer_io import LayerKey, LayerSpec
 from rnngrad.profiler._layout import SequenceLayout
+from rnngrad.profiler._scaled import CallRecipe
 from rnngrad.profiler.gradient_profile import (
     GradientProfile,
     LayerRecord,
@@ -59,6 +60,8 @@ class Recorder:
         self._grads: dict[LayerKey, list[Tensor | None]] = {}  # [δh, δc]
         self._deferred: dict[LayerKey, Callable[[], tuple[Tensor, Tensor, Tensor]]] = {}
         self._nonfinite: _Mark | None = None
+        self._recipes: dict[tuple[str, int], CallRecipe] = {}  # (module, call) → log-scaled recursion
+        self.cell_copies: dict = {}  # id(module) → a copy with this pass's weights, for the recipes
         self.hooked_states: list[Tensor] = []  # every state tensor whose gradient a hook records
 
     @property
@@ -85,6 +88,10 @@ class Recorder:
     def end_call(self, name: str, call: int, final: tuple[Tensor, ...]) -> None:
         """The state the call returned: a later call that receives it continues the chain."""
         self.chains.close(name, self._calls[name][call].chain, final)
+
+    def keep_recipe(self, name: str, call: int, recipe: CallRecipe) -> None:
+        """What the log-scaled gradients of one call need (``_scaled``)."""
+        self._recipes[(name, call)] = recipe
 
     def defer(self, key: LayerKey, resolve: Callable[[], tuple[Tensor, Tensor, Tensor]]) -> None:
         """δc_t ``(T, B, H)`` time order, the mean forget gate per step ``(T,)`` and the log
@@ -122,16 +129,19 @@ class Recorder:
             lengths = valid.sum(0)
         record = ModuleRecord(name, first.kind, first.num_layers, first.num_directions, lengths,
                               call=chain, num_calls=len(calls), valid=valid)
+        recipe = self._recipes.get((name, calls[0][0])) if len(calls) == 1 else None
         for layer in range(first.num_layers):
             for direction in range(first.num_directions):
                 keys = [(LayerKey(name, layer, direction, index), call) for index, call in calls]
                 hidden = [_or_zeros(self._grads.get(key, (None, None))[0], call.hidden_shape, call)
                           for key, call in keys]
                 if any(key in self._deferred for key, _ in keys):
-                    record.layers[(layer, direction)] = LayerRecord(
-                        _cat(hidden), resolve=functools.partial(self._chain_parts, keys))
+                    layer_record = LayerRecord(_cat(hidden), resolve=functools.partial(self._chain_parts, keys))
                 else:
-                    record.layers[(layer, direction)] = LayerRecord(_cat(hidden), *self._chain_parts(keys))
+                    layer_record = LayerRecord(_cat(hidden), *self._chain_parts(keys))
+                if recipe is not None:
+                    layer_record.scaled_source = functools.partial(_scaled_of, recipe, layer, direction)
+                record.layers[(layer, direction)] = layer_record
         return record
 
     def _chain_parts(self, keys: list[tuple[LayerKey, _Call]]) -> tuple[Tensor | None, Tensor | None, Tensor | None]:
@@ -169,6 +179,10 @@ def forget_step_means(spec: LayerSpec, unit_mean: Tensor) -> Tensor:
     unit_mean = layout.scan_order(unit_mean.unsqueeze(2), spec.reverse).squeeze(2)  # (T, B)
     valid_rows = layout.batch if layout.full else (~layout.padding().squeeze(2)).sum(1).clamp_min(1)
     return unit_mean.sum(1) / valid_rows
+
+
+def _scaled_of(recipe: CallRecipe, layer: int, direction: int):
+    return recipe.scaled()[(layer, direction)]
 
 
 def _or_zeros(grad: Tensor | None, shape: tuple[int, int, int], call: _Call) -> Tensor:

@@ -11,7 +11,10 @@ but layer by layer and direction by direction, each through a recording layer fu
 
 (2) calls ``torch.dropout`` on the same tensor shape at the same point as torch's CPU kernel
 (the time-major layer output, or the packed data for a PackedSequence), so with the same RNG
-state it draws the same masks as a plain forward on the CPU.
+state it draws the same masks as a plain forward on the CPU. It draws them as m = dropout_p(1)
+and multiplies (torch's dropout computes y ⊙ m), so the masks are kept for the log-scaled
+gradients (``_scaled``), which also get a copy of each layer's cell, its inputs and outputs,
+and hooks for the gradients arriving at the call's outputs and final states.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from rnngrad.profiler._layout import PackedOrder, SequenceLayout
 from rnngrad.profiler._lstm_fused import LayerWeights, fused_lstm_layer
 from rnngrad.profiler._recorder import Recorder
 from rnngrad.profiler._rnn_layer import RNNLayer
+from rnngrad.profiler._scaled import CallRecipe, LayerTensors, recipe_cell
 
 
 def _initial_states(module: nn.RNNBase, hx, batched: bool, batch: int, like: Tensor):
@@ -79,6 +83,7 @@ def profiled_forward(module: nn.RNNBase, name: str, recorder: Recorder, anchor: 
     )
     if module.mode == "LSTM":
         return _lstm_forward(module, name, call, recorder, weight_grads, input, x, h0, c0, layout, order, batched)
+    recipe = _recipe(module, recorder, name, call, layout, directions, x)
     final_h = []
     layer_input = x
     for layer in range(module.num_layers):
@@ -99,11 +104,19 @@ def profiled_forward(module: nn.RNNBase, name: str, recorder: Recorder, anchor: 
                 )
             outputs.append(output)  # (T, B, H_out)
             final_h.append(h_n)  # (B, H_out)
+            if recipe is not None:
+                cell = recipe_cell(module, layer, direction, recorder.cell_copies)
+                recipe.layers[(layer, direction)] = LayerTensors(
+                    cell, layer_input.detach(), output.detach(), h0[index].detach(), None)
         layer_input = torch.cat(outputs, 2) if directions == 2 else outputs[0]  # (1) (T, B, D·H_out)
         if module.training and module.dropout > 0 and layer < module.num_layers - 1:
-            layer_input = _inter_layer_dropout(layer_input, module.dropout, order)  # (2)
+            layer_input, mask = _inter_layer_dropout(layer_input, module.dropout, order)  # (2)
+            if recipe is not None:
+                recipe.masks[layer] = mask
 
     h_n = torch.stack(final_h)  # (L·D, B, H_out)
+    if recipe is not None:
+        _keep_gradients(recipe, layer_input, h_n, None, None)
     if packed:
         output = order.as_packed_sequence(layer_input)
     else:
@@ -119,6 +132,7 @@ def _lstm_forward(module, name, call, recorder, weight_grads, input, x, h0, c0, 
     """An LSTM's layers on torch's fused kernel (``_lstm_fused``), packed data kept packed."""
     directions = 2 if module.bidirectional else 1
     layer_input = input.data if order is not None else x  # (N, I) packed rows, or (T, B, I)
+    recipe = _recipe(module, recorder, name, call, layout, directions, x)
     final_h, final_c = [], []
     for layer in range(module.num_layers):
         specs, weights = [], []
@@ -131,13 +145,28 @@ def _lstm_forward(module, name, call, recorder, weight_grads, input, x, h0, c0, 
                 getattr(module, "bias_hh" + suffix) if module.bias else None,
                 getattr(module, "weight_hr" + suffix) if module.proj_size > 0 else None))
         states = slice(layer * directions, (layer + 1) * directions)
+        below = layer_input
         layer_input, h_n, c_n = fused_lstm_layer(specs, weights, layer_input, h0[states], c0[states], order,
                                                  module.training)
         final_h.append(h_n)
         final_c.append(c_n)
+        if recipe is not None:
+            padded_in, padded_out = _padded(below, order), _padded(layer_input, order)
+            H = padded_out.shape[2] // directions
+            for direction in range(directions):
+                index = layer * directions + direction
+                recipe.layers[(layer, direction)] = LayerTensors(
+                    recipe_cell(module, layer, direction, recorder.cell_copies), padded_in.detach(),
+                    padded_out[..., direction * H:(direction + 1) * H].detach(), h0[index].detach(),
+                    c0[index].detach())
         if module.training and module.dropout > 0 and layer < module.num_layers - 1:
-            layer_input = torch.dropout(layer_input, module.dropout, True)  # (2), on what torch drops out
+            mask = torch.dropout(torch.ones_like(layer_input), module.dropout, True)  # (2), torch's draw
+            layer_input = layer_input * mask  # = torch.dropout(layer_input, ...) on what torch drops out
+            if recipe is not None:
+                recipe.masks[layer] = _padded(mask, order)
     h_n, c_n = torch.cat(final_h), torch.cat(final_c)  # (L·D, B, P), (L·D, B, H)
+    if recipe is not None:
+        _keep_gradients(recipe, layer_input, h_n, c_n, order)
     if order is not None:
         packed = order.packed
         output = PackedSequence(layer_input, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices)
@@ -156,8 +185,37 @@ def _received(hx) -> tuple:
     return tuple(hx) if isinstance(hx, (tuple, list)) else (hx,)
 
 
-def _inter_layer_dropout(layer_output: Tensor, p: float, order: PackedOrder | None) -> Tensor:
-    """(2) on the tensor torch's kernel drops out: time-major output or packed data."""
+def _inter_layer_dropout(layer_output: Tensor, p: float, order: PackedOrder | None) -> tuple[Tensor, Tensor]:
+    """(2) on the tensor torch's kernel drops out (time-major output or packed data), and its mask
+    m = dropout(1) (T, B, D·H_out): torch's dropout computes x ⊙ m, so x ⊙ m is the same draw."""
     if order is None:
-        return torch.dropout(layer_output, p, True)  # (T, B, D·H_out)
-    return order.unpack(torch.dropout(order.pack(layer_output), p, True))  # (T, B, D·H_out)
+        mask = torch.dropout(torch.ones_like(layer_output), p, True)  # (T, B, D·H_out)
+    else:
+        mask = order.unpack(torch.dropout(torch.ones_like(order.pack(layer_output)), p, True))
+    return layer_output * mask, mask
+
+
+def _recipe(module: nn.RNNBase, recorder: Recorder, name: str, call: int, layout: SequenceLayout,
+            directions: int, x: Tensor) -> CallRecipe | None:
+    """A :class:`CallRecipe` for the log-scaled gradients, when the pass records a backward and
+    rnngrad has the module's cell (not for an LSTM with proj_size)."""
+    if (not torch.is_grad_enabled() or getattr(module, "proj_size", 0) > 0
+            or x.dtype not in (torch.float32, torch.float64)):
+        return None
+    recipe = CallRecipe(layout, module.num_layers, directions)
+    recorder.keep_recipe(name, call, recipe)
+    return recipe
+
+
+def _padded(sequence: Tensor, order: PackedOrder | None) -> Tensor:
+    """``(T, B, F)`` time-major, from packed data when ``order`` is given."""
+    return sequence if order is None else order.unpack(sequence)
+
+
+def _keep_gradients(recipe: CallRecipe, output: Tensor, h_n: Tensor, c_n: Tensor | None,
+                    order: PackedOrder | None) -> None:
+    """Hooks that hand the recipe ∂L/∂output (time-major), ∂L/∂h_n and ∂L/∂c_n."""
+    for name, tensor in (("output", output), ("h_n", h_n), ("c_n", c_n)):
+        if tensor is not None and tensor.requires_grad:
+            unpack = order.unpack if name == "output" and order is not None else None
+            tensor.register_hook(recipe.keeper(name, unpack))

@@ -8,9 +8,9 @@ the gradient flows back through the recurrence, per sequence:
     (1)  n_{t,b} = ‖δh_{t,b}‖₂                                    (T, B) per-step norms
     (2)  k = L_b − 1 − t  (direction 0),   k = t  (direction 1)     lag of step t, sequence b
     (3)  ν_k = mean over the sequences with L_b > k of n at lag k   (T,) norms by lag
-    (4)  ρ = −argmin_s Σ_k (log ν_k − α − s k)²                     decay rate per step
-         (least squares over the k with 0 < ν_k < ∞; ρ > 0: vanishing, ρ < 0: exploding;
-          the gradient shrinks by about e^{−ρ} per step back)
+    (4)  ρ = −argmin_s Σ_k (log ν_k − α − s k)²                     decay rate, nats per step
+         (natural log; least squares over the k with 0 < ν_k < ∞; ρ > 0: vanishing, ρ < 0:
+          exploding; the gradient shrinks by about e^{−ρ} per step back, ρ / ln 10 decades)
     (5)  horizon(ε) = the largest K with ν_{k*+j} ≥ ε max_k ν_k for all 0 ≤ j ≤ K,
          k* = argmax_k ν_k
     (6)  f̄ = mean of f_{t,b,j} over valid steps t < L_b, sequences b and units j
@@ -23,6 +23,8 @@ import math
 
 import torch
 from torch import Tensor
+
+_LN_10 = math.log(10.0)
 
 
 def valid_steps(steps: int, lengths: Tensor) -> Tensor:
@@ -47,27 +49,46 @@ def mean_over_valid(per_step: Tensor, valid: Tensor) -> Tensor:
     return total / valid.sum(1).clamp_min(1).to(per_step.dtype)
 
 
-def norms_by_lag(hidden_grad: Tensor, valid: Tensor, direction: int) -> Tensor:
-    """(2)-(3): ``(T,)`` float64 mean gradient norm by lag k.
+def log10_mean_over_valid(log10_per_step: Tensor, valid: Tensor) -> Tensor:
+    """``(T,)`` log10 of the mean of 10^x over the sequences valid at each step, from log10
+    values ``(T, B)`` (−inf for 0): :func:`mean_over_valid` without ever leaving log space."""
+    valid = valid.to(log10_per_step.device)
+    natural = torch.where(valid, log10_per_step * _LN_10, torch.full_like(log10_per_step, -math.inf))
+    counts = valid.sum(1).clamp_min(1).to(natural.dtype)
+    return (torch.logsumexp(natural, dim=1) - counts.log()) / _LN_10
+
+
+def log10_norms_by_lag(log10_norms: Tensor, valid: Tensor, direction: int) -> Tensor:
+    """(2)-(3) in log space: ``(T,)`` float64 log10 ν_k from log10 n_{t,b} ``(T, B)``.
 
     The lag of a valid step counts the valid steps of its sequence after it (direction 0) or
     before it (direction 1); with lengths, that is (2)."""
-    norms = step_norms(hidden_grad)  # (T, B), real
-    steps, batch = norms.shape
-    valid = valid.to(norms.device)
+    steps, batch = log10_norms.shape
+    valid = valid.to(log10_norms.device)
     counted = valid.long()
     before = counted.cumsum(0) - counted  # valid steps before t
     lag = (counted.sum(0, keepdim=True) - 1 - before) if direction == 0 else before  # (T, B)  (2)
     lag = torch.where(valid, lag, torch.full_like(lag, steps))  # invalid steps go to row T
-    by_lag = norms.new_zeros(steps + 1, batch).scatter_(0, lag, norms)[:steps]  # row k holds lag k
+    by_lag = log10_norms.new_full((steps + 1, batch), -math.inf).scatter_(0, lag, log10_norms)[:steps]
     lengths = counted.sum(0)  # (B,)
-    return mean_over_valid(by_lag, valid_steps(steps, lengths))  # (3)
+    return log10_mean_over_valid(by_lag, valid_steps(steps, lengths))  # (3)
+
+
+def norms_by_lag(hidden_grad: Tensor, valid: Tensor, direction: int) -> Tensor:
+    """(2)-(3): ``(T,)`` float64 mean gradient norm by lag k, from δh ``(T, B, H)``."""
+    return 10.0 ** log10_norms_by_lag(step_norms(hidden_grad).log10(), valid, direction)
 
 
 def decay_rate(by_lag: Tensor) -> float:
-    """(4): decay rate per step; NaN when fewer than two lags have a positive finite norm."""
-    lags = torch.arange(by_lag.shape[0], dtype=torch.float64)
-    log_norm = torch.log(by_lag.double().cpu())
+    """(4): decay rate in nats per step (natural log; > 0: vanishing); NaN when fewer than two
+    lags have a positive finite norm."""
+    return decay_rate_of_log10(torch.log10(by_lag.double().cpu()))
+
+
+def decay_rate_of_log10(log10_by_lag: Tensor) -> float:
+    """(4) from log10 ν_k ``(T,)``: no floor at the smallest float64."""
+    lags = torch.arange(log10_by_lag.shape[0], dtype=torch.float64)
+    log_norm = log10_by_lag.double().cpu() * _LN_10
     keep = torch.isfinite(log_norm)
     if int(keep.sum()) < 2:
         return math.nan
@@ -79,16 +100,19 @@ def decay_rate(by_lag: Tensor) -> float:
 
 def memory_horizon(by_lag: Tensor, eps: float) -> int:
     """(5): how many lags past its peak the mean gradient norm stays ≥ eps × peak."""
-    norms = by_lag.double().cpu()
+    return memory_horizon_of_log10(torch.log10(by_lag.double().cpu()), eps)
+
+
+def memory_horizon_of_log10(log10_by_lag: Tensor, eps: float) -> int:
+    """(5) from log10 ν_k ``(T,)``."""
+    norms = log10_by_lag.double().cpu()
     finite = torch.isfinite(norms)
     if not bool(finite.any()):
         return 0
     peak_lag = int(torch.where(finite, norms, torch.full_like(norms, -math.inf)).argmax())
     peak = float(norms[peak_lag])
-    if peak <= 0.0:
-        return 0
     after = norms[peak_lag + 1 :]
-    dropped = ~(torch.isfinite(after) & (after >= eps * peak))
+    dropped = ~(torch.isfinite(after) & (after >= math.log10(eps) + peak))
     if bool(dropped.any()):
         return int(dropped.nonzero()[0])
     return int(after.shape[0])

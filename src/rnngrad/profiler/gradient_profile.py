@@ -31,6 +31,7 @@ from torch import Tensor
 
 from rnngrad.errors import InputError
 from rnngrad.profiler import _summaries
+from rnngrad.profiler._profile_summaries import ProfileSummaries
 from rnngrad.profiler._serialization import (
     float_from_json,
     float_to_json,
@@ -73,6 +74,8 @@ class LayerRecord:
         self.hidden_grad = hidden_grad
         self._parts = (cell_grad, forget_gate_step_mean, forget_gate_log_product)
         self._resolve = resolve
+        self.scaled_source: Callable | None = None  # the log-scaled (δh, δc) (``_profile_summaries``)
+        self.log10_norm: Tensor | None = None  # (T, B) log10 ‖δh_t‖ of the log-scaled δh, as saved
 
     def _part(self, index: int) -> Tensor | None:
         if self._resolve is not None:
@@ -115,7 +118,7 @@ class ModuleRecord:
         return _summaries.valid_steps(steps, self.lengths)
 
 
-class GradientProfile:
+class GradientProfile(ProfileSummaries):
     """Per-step gradients dL/dh_t (and dL/dc_t) of every recurrent submodule, with summaries."""
 
     def __init__(self, modules: list[ModuleRecord], loss: float,
@@ -174,33 +177,6 @@ class GradientProfile:
         """``(B,)`` valid steps per sequence of the chain's input."""
         return self.module(name, call).lengths
 
-    # summaries ---------------------------------------------------------------------------
-
-    def hidden_grad_norm(self, name: str | None = None, layer: int = 0, direction: int = 0, call: int = 0) -> Tensor:
-        """``(T, B)`` per-step norms ‖dL/dh_t‖ per sequence (``_summaries`` (1))."""
-        return _summaries.step_norms(self.layer(name, layer, direction, call).hidden_grad)
-
-    def mean_hidden_grad_norm(self, name: str | None = None, layer: int = 0, direction: int = 0, call: int = 0) -> Tensor:
-        """``(T,)`` per-step norm ‖dL/dh_t‖, mean over the sequences valid at t."""
-        norms = self.hidden_grad_norm(name, layer, direction, call)
-        return _summaries.mean_over_valid(norms, self._valid(name, call))
-
-    def hidden_grad_norm_by_lag(self, name: str | None = None, layer: int = 0, direction: int = 0, call: int = 0) -> Tensor:
-        """``(T,)`` mean norm by lag k back through the recurrence (``_summaries`` (2)-(3))."""
-        record = self.layer(name, layer, direction, call)
-        return _summaries.norms_by_lag(record.hidden_grad, self._valid(name, call), direction)
-
-    def decay_rate(self, name: str | None = None, layer: int = 0, direction: int = 0, call: int = 0) -> float:
-        """Exponential decay rate per step of ‖dL/dh‖ back through time (> 0: vanishing)."""
-        return _summaries.decay_rate(self.hidden_grad_norm_by_lag(name, layer, direction, call))
-
-    def memory_horizon(self, name: str | None = None, layer: int = 0, direction: int = 0,
-                       eps: float = 1e-2, call: int = 0) -> int:
-        """The largest lag over which the mean ‖dL/dh‖ stays ≥ eps × its peak."""
-        if not eps > 0:
-            raise InputError(f"eps: expected a positive number, got {eps!r}")
-        return _summaries.memory_horizon(self.hidden_grad_norm_by_lag(name, layer, direction, call), eps)
-
     def mean_forget_gate(self, name: str | None = None, layer: int = 0, direction: int = 0, call: int = 0) -> float:
         """Mean LSTM forget gate over valid steps, sequences and units."""
         record = self._lstm_layer(name, layer, direction, call)
@@ -233,7 +209,8 @@ class GradientProfile:
                  "hidden_grad": tensor_to_json(item.hidden_grad),
                  "cell_grad": tensor_to_json(item.cell_grad),
                  "forget_gate_step_mean": tensor_to_json(item.forget_gate_step_mean),
-                 "forget_gate_log_product": tensor_to_json(item.forget_gate_log_product)}
+                 "forget_gate_log_product": tensor_to_json(item.forget_gate_log_product),
+                 "log10_hidden_grad_norm": tensor_to_json(self._stored_log10_norm(record, layer, direction))}
                 for (layer, direction), item in record.layers.items()
             ]
             modules.append({"name": record.name, "kind": record.kind,
@@ -263,10 +240,12 @@ class GradientProfile:
                                   call=int(item.get("call", 0)), num_calls=int(item.get("num_calls", 1)),
                                   valid=tensor_from_json(item.get("valid")))
             for layer in item["layers"]:
-                record.layers[(int(layer["layer"]), int(layer["direction"]))] = LayerRecord(
+                layer_record = LayerRecord(
                     tensor_from_json(layer["hidden_grad"]), tensor_from_json(layer["cell_grad"]),
                     tensor_from_json(layer["forget_gate_step_mean"]),
                     tensor_from_json(layer["forget_gate_log_product"]))
+                layer_record.log10_norm = tensor_from_json(layer.get("log10_hidden_grad_norm"))
+                record.layers[(int(layer["layer"]), int(layer["direction"]))] = layer_record
             modules.append(record)
         nonfinite = None if data.get("nonfinite") is None else NonFiniteMark(**data["nonfinite"])
         return cls(modules, float_from_json(data["loss"]), nonfinite, data.get("unsupported_modules"))

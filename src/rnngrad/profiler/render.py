@@ -21,7 +21,8 @@ HORIZON_EPS = 1e-2  # memory horizon threshold used by the summary
 def summary(profile: GradientProfile, eps: float = HORIZON_EPS) -> dict[str, Any]:
     """Per module, layer and direction: mean ‖dL/dh_t‖ by time and by lag, decay rate, horizon.
 
-    LSTM layers also get the mean forget gate and log10 of the carousel product ∏ f averaged
+    The decay rate is ``decay_rate_nats_per_step`` (:meth:`GradientProfile.decay_rate`: natural
+    log, > 0 vanishing). LSTM layers also get the mean forget gate and log10 of the carousel product ∏ f averaged
     over sequences and units. Non-finite numbers become None.
     """
     layers = []
@@ -41,7 +42,7 @@ def summary(profile: GradientProfile, eps: float = HORIZON_EPS) -> dict[str, Any
                 "batch": int(item.hidden_grad.shape[1]),
                 "mean_grad_norm_by_time": finite_list(by_time),
                 "mean_grad_norm_by_lag": finite_list(by_lag),
-                "decay_rate": finite_or_none(profile.decay_rate(name, layer, direction, call)),
+                "decay_rate_nats_per_step": finite_or_none(profile.decay_rate(name, layer, direction, call)),
                 "memory_horizon": profile.memory_horizon(name, layer, direction, eps=eps, call=call),
             }
             if item.forget_gate_step_mean is not None:

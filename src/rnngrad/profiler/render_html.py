@@ -27,7 +27,7 @@ def profile_html(profile: Any) -> str:
             "<tr>" + "".join(f"<td>{html.escape(str(cell))}</td>" for cell in (
                 entry["module"] or "(model)", entry["kind"], entry["call"], entry["layer"],
                 "bwd" if entry["direction"] else "fwd", entry["steps"],
-                _number(by_time[-1]), _number(by_time[0]), _number(entry["decay_rate"]),
+                _number(by_time[-1]), _number(by_time[0]), _number(entry["decay_rate_nats_per_step"]),
                 entry["memory_horizon"]))
             + f"<td>{_curve(logs)}</td></tr>")
     header = "".join(f"<th>{name}</th>" for name in (

@@ -12,11 +12,8 @@ import math
 from typing import Iterable, Sequence
 
 import matplotlib
-
-matplotlib.use("Agg")  # before anything imports pyplot; the report never shows windows
-
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import FuncFormatter, Locator, MaxNLocator  # noqa: E402
+from matplotlib.figure import Figure  # renders through Agg by itself: no backend is chosen for the caller
+from matplotlib.ticker import FuncFormatter, Locator, MaxNLocator
 
 # blue, red, green, orange, purple, brown, pink, grey: no two alike (the old teal was next to blue)
 COLORS = ("#1b6ca8", "#d1495b", "#2e933c", "#edae49", "#6c4f9c", "#8d6a3f", "#e377c2", "#555555")

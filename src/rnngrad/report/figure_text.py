@@ -3,7 +3,8 @@
 matplotlib draws a label that contains ``$…$`` entirely with its math fonts, which have no Hangul,
 so a Korean label that mixes words and symbols writes the symbols in plain Unicode (k = T − t,
 ‖W_hh‖₂) instead of mathtext; labels made of symbols only are shared by both languages. Decay
-rates are in decades per step (log10 of the factor lost per step) everywhere in the report.
+rates and Lyapunov exponents are in nats per step (natural log of the factor per step) everywhere
+in the report, as in the library and the CLI.
 """
 
 from __future__ import annotations
@@ -50,13 +51,13 @@ FIGURE_TEXT: dict[str, Mapping[str, str]] = {
         "grid_x": "x",
         "grid_y": "φ(x) (blue) and φ′(x) (red)",
         "grid_title": "{name}  (sup |φ′| = {sup})",
-        "decay_axis": r"decay rate $r$ of $\|\partial h_T/\partial h_{T-k}\|_2$ (decades per step; < 0: grows)",
+        "decay_axis": r"decay rate $r$ of $\|\partial h_T/\partial h_{T-k}\|_2$ (nats per step; < 0: grows)",
         "exact_zero": "exactly 0 from lag k = {lag}",
         "exact_zero_legend": "×: the Jacobian is exactly 0 (no rate)",
         "torch_init": "torch init",
         "spectral_norm": r"$\|W_{{hh}}\|_2 = {gain}$",
         "spectrum_index": "index $i$ of the exponent (descending)",
-        "spectrum_axis": r"Lyapunov exponent $\lambda_i$ (decades per step)",
+        "spectrum_axis": r"Lyapunov exponent $\lambda_i$ (nats per step)",
         "tanh_rnn": r"tanh RNN, $\|W_{{hh}}\|_2 = {gain}$",
         "lstm": r"LSTM, $b_f = {bias}$",
         "memory_line": "0: kept; below: forgotten",
@@ -98,13 +99,13 @@ FIGURE_TEXT: dict[str, Mapping[str, str]] = {
         "grid_x": "x",
         "grid_y": "φ(x) (파랑)와 φ′(x) (빨강)",
         "grid_title": "{name}  (sup |φ′| = {sup})",
-        "decay_axis": "‖∂h_T/∂h_(T−k)‖₂의 감쇠율 r (단계당 자릿수, 음수는 증가)",
+        "decay_axis": "‖∂h_T/∂h_(T−k)‖₂의 감쇠율 r (단계당 nat, 음수는 증가)",
         "exact_zero": "시차 k = {lag}부터 정확히 0",
         "exact_zero_legend": "×: Jacobian이 정확히 0 (감쇠율 없음)",
         "torch_init": "torch 초기화",
         "spectral_norm": r"$\|W_{{hh}}\|_2 = {gain}$",
         "spectrum_index": "지수의 번호 i (내림차순)",
-        "spectrum_axis": "Lyapunov 지수 λᵢ (단계당 자릿수)",
+        "spectrum_axis": "Lyapunov 지수 λᵢ (단계당 nat)",
         "tanh_rnn": r"tanh RNN, $\|W_{{hh}}\|_2 = {gain}$",
         "lstm": r"LSTM, $b_f = {bias}$",
         "memory_line": "0: 유지, 아래: 잊힘",

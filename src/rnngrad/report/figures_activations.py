@@ -77,7 +77,7 @@ def activation_grid(data: Mapping[str, Any], words: Mapping[str, str]):
 
 
 def decay_rates(series: Mapping[str, Any], words: Mapping[str, str]):
-    """C10: decades lost per step by every activation at three weight scales.
+    """C10: decay rate in nats per step of every activation at three weight scales.
 
     An activation whose Jacobian becomes exactly 0 (hardshrink, softshrink: every unit in the dead
     zone) has no rate: a × at 0 in the bar's colour marks it, with the lag from which it is 0.
@@ -90,9 +90,9 @@ def decay_rates(series: Mapping[str, Any], words: Mapping[str, str]):
     for row, setting in enumerate(settings):
         color = COLORS[row]
         positions = [index + (row - (len(settings) - 1) / 2) * height for index in range(len(names))]
-        values = [0.0 if value is None else value for value in series["rates"][setting]]
+        values = [0.0 if value is None else value for value in series["decay_rates_nats_per_step"][setting]]
         axis.barh(positions, values, height=height, color=color, label=_setting_label(setting, words))
-        for position, value, zero in zip(positions, series["rates"][setting], series["exact_zero_from_lag"][setting]):
+        for position, value, zero in zip(positions, series["decay_rates_nats_per_step"][setting], series["exact_zero_from_lag"][setting]):
             if value is None and zero is not None:
                 axis.plot([0.0], [position], "x", color=color, markersize=5, markeredgewidth=1.5)
                 axis.text(0.012, position, words["exact_zero"].format(lag=zero), va="center", fontsize=6.5,

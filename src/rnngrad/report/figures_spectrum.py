@@ -1,7 +1,8 @@
 """The spectrum figure: Lyapunov exponents of RNN and LSTM state Jacobians, via rnngrad.spectra.
 
-The data come from :func:`rnngrad.spectra.lyapunov_exponents`. Exponents are shown in decades per step
-(log10 of the growth of the k-th direction), so 0 is the line between memory and forgetting.
+The data come from :func:`rnngrad.spectra.lyapunov_exponents`. Exponents are shown in nats per step
+(natural log of the growth of the k-th direction, as ``rnngrad spectrum`` prints them and as the
+profiler's decay rate, with the opposite sign), so 0 is the line between memory and forgetting.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ INPUT_SIZE = 4
 
 
 def spectrum_data(seed: int, quick: bool) -> dict[str, Any]:
-    """Exponents (decades per step, descending) per model."""
+    """Exponents (nats per step, descending) per model."""
     g = generator(seed, "spectrum")
     H, T, warmup = (8, 60, 10) if quick else (16, 300, 50)
     inputs = torch.randn(T, 2, INPUT_SIZE, generator=g, dtype=torch.float64)
@@ -34,8 +35,8 @@ def spectrum_data(seed: int, quick: bool) -> dict[str, Any]:
     curves = {}
     for label, cell in models.items():
         result = lyapunov_exponents(cell, inputs, k=cell.state_size, warmup=warmup)
-        curves[label] = numbers(result.exponents.mean(dim=0) / math.log(10), 5)
-    return {"models": list(curves), "exponents": curves, "T": T, "warmup": warmup}
+        curves[label] = numbers(result.exponents.mean(dim=0), 5)
+    return {"models": list(curves), "exponents_nats_per_step": curves, "T": T, "warmup": warmup}
 
 
 def spectrum(data: Mapping[str, Any], words: Mapping[str, str]):
@@ -43,7 +44,7 @@ def spectrum(data: Mapping[str, Any], words: Mapping[str, str]):
     figure, axes = new_figure(6.5, 3.4)
     axis = axes[0][0]
     for label, color in cycle(data["models"]):
-        values = data["exponents"][label]
+        values = data["exponents_nats_per_step"][label]
         style = "-" if label.startswith("tanh") else "--"
         axis.plot(range(1, len(values) + 1), values, style, marker=".", color=color, label=_model_label(label, words))
     axis.axhline(0.0, color="black", linewidth=0.8)

@@ -34,7 +34,7 @@ class Spectrum:
     exponents: torch.Tensor  # (B, k) float64 Lyapunov exponents, descending (lyapunov (2))
     lags: tuple[int, ...]  # the lags k asked for
     log_singular_values: torch.Tensor  # (L, B, S) float64 log σ_i(∂s_T/∂s_{T−k}), descending
-    log_rate_measured: float | None  # profiler's growth rate of ‖dL/dh_t‖ per step, or None
+    log_rate_measured: float | None  # profiler's growth rate of ‖dL/dh_t‖, nats per step (_measured_rate), or None
     factorizations: int  # QR factorisations the exponents took (0 for a diagonal cell)
     max_log_condition: float  # largest log condition of a block (lyapunov (5)); 0.0 for a diagonal cell
 
@@ -91,8 +91,9 @@ def spectrum(
         warmup: N, steps run before averaging starts (0: every step from s_0 = 0 counts).
         lags: lags k in 0..T at which to take all singular values of ∂s_T/∂s_{T−k}.
         layer, direction: which layer and direction of a torch.nn module.
-        measure: also measure the decay rate with :func:`rnngrad.profiler.profile` (torch.nn
-            RNN/LSTM/GRU only; None otherwise).
+        measure: also measure the rate with :func:`rnngrad.profiler.profile`, L = Σ_j h_T,j of
+            the layer (torch.nn RNN/LSTM/GRU only; None otherwise): minus the profiler's decay
+            rate, :func:`~rnngrad.spectra._measured_rate.measured_log_rate`.
         max_log_condition, max_interval: the re-orthonormalisation budget and the longest block
             (see :mod:`rnngrad.spectra.lyapunov`); ``max_interval=1`` is the plain QR method.
             Checked, and unused for a diagonal cell.
@@ -126,7 +127,7 @@ def spectrum(
 
     if diagonal:
         found, singular = _diagonal_spectrum(cell, layer_inputs, k, warmup, lags)
-        measured = None  # the profiler does not take these cells (yet)
+        measured = measured_log_rate(model, inputs, layer, direction) if measure else None  # None for a cell
     else:
         states = trajectory(cell, layer_inputs)  # (T+1, B, S)
         found = lyapunov_exponents(

@@ -2,10 +2,10 @@
 
 The profiler records dL/dh_t inside fused torch.nn RNN/LSTM/GRU modules, rnngrad's diagonal
 modules and cells stepped in a loop (``rnn-sigmoid``, ``lstm-nofg``). Training stores only a
-digest of each profile: the mean ‖dL/dh_t‖ by lag k back from the end, the decay rate and memory
-horizon of that curve, and for a fused LSTM the mean forget gate. If the model has no module the
-profiler takes, there is no profile; if the profiler fails, the entry records the error instead,
-and training goes on.
+digest of each profile: the mean ‖dL/dh_t‖ by lag k back from the end, the decay rate (nats per
+step) and memory horizon of that curve, and for a fused LSTM the mean forget gate. If the model
+has no module the profiler takes, there is no profile; if the profiler fails, the entry records
+the error instead, and training goes on.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ def gradient_profile_summary(
     Leaves the model, its gradients and the optimizer untouched (the profiler restores them).
 
     Returns:
-        ``{"step", "module", "loss", "norm_by_lag", "decay_rate", "memory_horizon",
-        "mean_forget_gate"}`` (``mean_forget_gate`` None for RNN and GRU), ``{"step", "error"}``
+        ``{"step", "module", "loss", "norm_by_lag", "decay_rate_nats_per_step",
+        "memory_horizon", "mean_forget_gate"}`` (``mean_forget_gate`` None for RNN and GRU), ``{"step", "error"}``
         if profiling failed, or None when there is nothing to profile.
     """
     if not any(is_profiled(module) for module in model.modules()):
@@ -41,7 +41,7 @@ def gradient_profile_summary(
             "module": name,
             "loss": finite_or_none(result.loss),
             "norm_by_lag": [finite_or_none(value) for value in result.hidden_grad_norm_by_lag(name).tolist()],
-            "decay_rate": finite_or_none(result.decay_rate(name)),
+            "decay_rate_nats_per_step": finite_or_none(result.decay_rate(name)),
             "memory_horizon": int(result.memory_horizon(name)),
             "mean_forget_gate": finite_or_none(result.mean_forget_gate(name)) if is_lstm else None,
         }

@@ -41,6 +41,39 @@ def test_train_prints_a_summary():
     result = invoke("train", "--task", "copy", "--T", "5", "--model", "gru", "--optimizer", "rmsprop", "--no-clip", *TINY_TRAIN)
     assert result.exit_code == 0, result.output
     assert "gru on copy, T = 5" in result.stdout and "failed" in result.stdout
+    # the word stays (the JSON contract), and the text says what it means
+    assert "failed: the update budget (--steps) ran out before the task's criterion was met." in result.stdout
+
+
+@pytest.mark.parametrize("sizes", ["default", "quick"])
+def test_every_c11_run_is_one_train_command_with_the_same_config(monkeypatch, sizes):
+    """The command lines C11 reports (one per run, and one per variant with M and T) rebuild,
+    through the CLI's own flags, exactly the TrainConfig that C11 trains."""
+    import shlex
+
+    from rnngrad.claims import ClaimsConfig
+    from rnngrad.claims.adding_problem import adding_train_configs, train_command
+    from rnngrad.training import TrainConfig, TrainResult
+
+    built: list[TrainConfig] = []
+
+    def record(config, on_progress=None):  # stands in for training: only the config matters here
+        built.append(config)
+        return TrainResult(config, "failed", config.steps, config.steps * config.batch_size, (), (), None, None, 0.0)
+
+    monkeypatch.setattr(rnngrad.cli.train_command, "train", record)
+    claims_config = ClaimsConfig() if sizes == "default" else ClaimsConfig.quick(seed=3)
+    configs = adding_train_configs(claims_config)
+    assert {c.task for c in configs} == {"adding-sum", "adding"} and len(configs) == 16
+    for config in configs:
+        exact = train_command(config)
+        template = train_command(config, placeholders=True).replace("--model M", f"--model {config.model}")
+        for line in (exact, template.replace("--T T", f"--T {config.T}")):
+            words = shlex.split(line)
+            assert words[:2] == ["rnngrad", "train"], line
+            result = invoke(*words[1:])
+            assert result.exit_code == 0, (line, result.output)
+            assert built[-1] == config, line
 
 
 @pytest.mark.parametrize("args, message", [

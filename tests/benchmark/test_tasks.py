@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from rnngrad.errors import InputError
+from rnngrad.tasks.adding import hs97_baseline_mse
 from rnngrad.tasks import (
     AddingProblem,
     AddingSumProblem,
@@ -52,6 +53,32 @@ def test_adding_follows_hochreiter_schmidhuber_exp_4():
     assert 0.7 < float(zero_at_start.float().mean()) < 0.95
     x = (values * marked).sum(1)  # X₁ + X₂
     torch.testing.assert_close(batch.targets, 0.5 + x / 4.0)
+
+
+@pytest.mark.parametrize("T, first_pairs", [(100, 10), (50, 10), (22, 10), (20, 9), (10, 4)])
+def test_hs97_baseline_is_the_variance_of_the_target_with_x1_zeroed_one_time_in_m(T, first_pairs):
+    """Eq. (4) against the task's own batches: predicting E[y] = 1/2 scores (2 − 1/m)/48, not 1/24.
+
+    Oracle: X₁ is 0 with probability 1/m, else U[−1, 1] (variance 1/3); X₂ is U[−1, 1], never zeroed
+    and independent; y − 1/2 = (X₁ + X₂)/4."""
+    closed_form = ((1 - 1 / first_pairs) / 3 + 1 / 3) / 16
+    assert hs97_baseline_mse(T) == pytest.approx(closed_form, rel=1e-15) == AddingProblem(T).baseline
+    task, g = AddingProblem(T), generator(7)
+    targets = torch.cat([task.sample(5000, g).targets for _ in range(40)]).double()  # 200,000 sequences, ~40 lengths
+    squared = (targets - 0.5) ** 2
+    standard_error = float(squared.std()) / len(squared) ** 0.5
+    assert abs(float(targets.mean()) - 0.5) < 4 * float(targets.std()) / len(targets) ** 0.5
+    assert abs(float(squared.mean()) - closed_form) < 4 * standard_error  # the Monte-Carlo estimate
+    predict_half = task.score(torch.full((len(targets), 1), 0.5), targets.float()).loss.mean()
+    assert abs(float(predict_half) - closed_form) < 4 * standard_error  # through the task's own score
+
+
+def test_hs97_baseline_is_0_0396_and_1_24_is_far_outside_the_monte_carlo_error():
+    assert hs97_baseline_mse(100) == pytest.approx(19 / 480) and round(hs97_baseline_mse(100), 4) == 0.0396
+    targets = torch.cat([AddingProblem(100).sample(5000, generator(8)).targets for _ in range(40)]).double()
+    squared = (targets - 0.5) ** 2
+    standard_error = float(squared.std()) / len(squared) ** 0.5
+    assert float(squared.mean()) < 1 / 24 - 10 * standard_error  # the old 1/24 is rejected by the data
 
 
 def test_adding_scores_correct_below_0_04_and_solves_only_when_every_sequence_is_correct():
@@ -147,6 +174,7 @@ def test_unknown_task_lists_the_valid_names():
 def test_published_cells():
     hs97 = published_summary("adding", 100, "lstm")
     assert hs97["sequences"] == 74_000 and hs97["solved"] is True
+    assert hs97["updates"] == 74_000 and "one sequence each" in hs97["result"]  # on-line: an update per sequence
     assert published_summary("temporal-order", 100, "lstm-nofg")["sequences"] == 31_390
     assert published_summary("copy", 200, "lstm")["solved"] is False
     assert published_summary("adding", 100, "gru") is None

@@ -114,7 +114,8 @@ def test_activation_maximum_needs_the_closed_form_at_zero():
 def test_decay_fails_unless_tanh_decays_slower_at_every_scale_with_a_caveat_when_it_vanishes():
     def evidence(tanh, sigmoid, at_T=-0.5):
         labels = [f"gain {k}" for k in range(len(tanh))]
-        return {"tanh_rate": dict(zip(labels, tanh)), "sigmoid_rate": dict(zip(labels, sigmoid)),
+        return {"tanh_decay_rate_nats_per_step": dict(zip(labels, tanh)),
+                "sigmoid_decay_rate_nats_per_step": dict(zip(labels, sigmoid)),
                 "tanh_log10_norm_at_lag_T": at_T}
 
     assert decide_decay(evidence([0.28, -0.06], [0.87, 0.40])) == HOLDS
@@ -134,7 +135,41 @@ def test_the_measured_claims_carry_the_fields_their_rules_read(claims_by_id):
         assert decide(claims_by_id[claim_id].evidence) in VERDICTS, claim_id
 
 
-def test_adding_problem_decision_on_synthetic_runs():
+def test_adding_problem_decision_on_both_variants():
+    """C11's rule on fixed runs: each case flips one run's "learned" flag across the line."""
+    models, variants, lengths = ("rnn-tanh", "lstm", "lstm-chrono", "gru"), ("adding-sum", "adding"), (50, 100)
+
+    def evidence(learners=(), flip=()):
+        """Runs where (task, model) in ``learners`` learned every T; (task, model, T) in ``flip`` toggled."""
+        return {"runs": [{"task": task, "model": model, "T": T,
+                          "learned": ((task, model) in learners) != ((task, model, T) in flip)}
+                         for task in variants for model in models for T in lengths]}
+
+    everywhere = [(task, "lstm") for task in variants]
+    assert decide_adding(evidence(everywhere)) == HOLDS
+    assert decide_adding(evidence(everywhere + [(task, "gru") for task in variants])) == HOLDS  # GRU is context
+    for task, T in [(task, T) for task in variants for T in lengths]:
+        # the tanh RNN learning a single run breaks the claim, whatever the LSTMs do
+        assert decide_adding(evidence(everywhere, flip=[(task, "rnn-tanh", T)])) == FAILS, (task, T)
+        # the torch-init LSTM missing one T of one variant: only a caveat while it learns the other variant
+        assert decide_adding(evidence(everywhere, flip=[(task, "lstm", T)])) == CAVEAT, (task, T)
+    # the observed pattern: torch init learns Le/Arjovsky, only chrono learns HS97's placement
+    observed = [("adding-sum", "lstm"), ("adding-sum", "lstm-chrono"), ("adding-sum", "gru"), ("adding", "lstm-chrono")]
+    assert decide_adding(evidence(observed)) == CAVEAT
+    assert decide_adding(evidence(observed, flip=[("adding", "rnn-tanh", 100)])) == FAILS
+    # an opened LSTM alone, on one variant, is enough for a caveat; one T short of it is not
+    assert decide_adding(evidence([("adding", "lstm-chrono")])) == CAVEAT
+    assert decide_adding(evidence([("adding", "lstm-chrono")], flip=[("adding", "lstm-chrono", 50)])) == FAILS
+    forget_bias_1 = evidence()
+    forget_bias_1["runs"] += [{"task": "adding-sum", "model": "lstm-fb1", "T": T, "learned": True} for T in lengths]
+    assert decide_adding(forget_bias_1) == CAVEAT
+    # no LSTM learns every T of any variant: the claim fails even if a GRU does
+    assert decide_adding(evidence([(task, "gru") for task in variants])) == FAILS
+    assert decide_adding(evidence()) == FAILS
+
+
+def test_adding_problem_decision_reads_one_variant_without_task_keys():
+    """Evidence from before the two variants (no "task" key) reads as one variant."""
     def runs(**learned):
         return {"runs": [{"model": model.replace("_", "-"), "T": T, "learned": flag}
                          for model, flags in learned.items() for T, flag in zip((50, 100), flags)]}

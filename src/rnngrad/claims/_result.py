@@ -36,9 +36,10 @@ class ClaimsConfig:
     gains: tuple[float, ...] = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0)  # ‖W_hh‖₂ of C4's map
     input_scales: tuple[float, ...] = (0.01, 0.1, 0.3, 1.0, 3.0, 10.0)  # std of x_t in C4's map
     search_draws: int = 48  # random LSTMs tried by C6
+    train_tasks: tuple[str, ...] = ("adding-sum", "adding")  # C11's variants: Le/Arjovsky and HS97 placement
     train_T: tuple[int, ...] = (50, 100)  # adding-problem lengths of C11
-    train_models: tuple[str, ...] = ("rnn-tanh", "lstm", "lstm-chrono", "gru")
-    train_steps: int = 800  # update budget of every C11 run (the same for every model)
+    train_models: tuple[str, ...] = ("rnn-tanh", "lstm", "lstm-chrono", "gru")  # trained on every variant
+    train_steps: int = 1500  # update budget of every C11 run (the same for every model and variant)
     train_batch: int = 128
     train_hidden: int = 16
     train_lr: float = 1e-2
@@ -55,8 +56,11 @@ class ClaimsConfig:
             raise InputError(f"T: expected an integer ≥ 8, got {self.T!r}")
         if self.hidden_size < 2:
             raise InputError(f"hidden_size: expected at least 2, got {self.hidden_size}")
-        if not self.gains or not self.input_scales or not self.train_T or not self.train_models:
-            raise InputError("gains, input_scales, train_T, train_models: expected non-empty tuples")
+        if not self.gains or not self.input_scales or not self.train_T or not self.train_models or not self.train_tasks:
+            raise InputError("gains, input_scales, train_T, train_models, train_tasks: expected non-empty tuples")
+        unknown = [task for task in self.train_tasks if task not in ("adding-sum", "adding")]
+        if unknown:
+            raise InputError(f"train_tasks: expected adding-problem variants among adding-sum, adding, got {unknown}")
 
     @classmethod
     def quick(cls, seed: int = 0, train_workers: int = 1) -> ClaimsConfig:

@@ -20,6 +20,11 @@ from rnngrad.training import TrainConfig, TrainProgress, TrainResult, train
 
 # TrainConfig's defaults, shown in --help (the options stay None so a config's own default applies)
 _DEFAULT = {field.name: field.default for field in dataclasses.fields(TrainConfig)}
+# what a status means, under the table (the JSON keeps the bare word: it is the results contract)
+STATUS_MEANING = {
+    "failed": "the update budget (--steps) ran out before the task's criterion was met.",
+    "diverged": "the loss became NaN or infinite; training stopped at that update.",
+}
 
 
 @app.command("train")
@@ -40,6 +45,7 @@ def train_command(
     schedule: Optional[str] = typer.Option(None, "--schedule", help=f"constant or cosine (default {_DEFAULT['schedule']})."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", help=f"Sequences per update (default {_DEFAULT['batch_size']})."),
     hidden_size: Optional[int] = typer.Option(None, "--hidden-size", help=f"H (default {_DEFAULT['hidden_size']})."),
+    log_every: Optional[int] = typer.Option(None, "--log-every", help=f"Steps between points of the loss and accuracy curves (default {_DEFAULT['log_every']})."),
     profile_every: Optional[int] = typer.Option(None, "--profile-every", help=f"Steps between gradient profiles; 0: none (default {_DEFAULT['profile_every']})."),
     json_output: bool = typer.Option(False, "--json", help="Print the result as JSON (progress goes to stderr)."),
 ) -> None:
@@ -47,7 +53,8 @@ def train_command(
     if no_clip and clip is not None:
         raise InputError(f"--no-clip: expected no --clip with it, got --clip {clip}")
     given = {"steps": steps, "lr": lr, "clip": clip, "optimizer": optimizer, "schedule": schedule,
-             "batch_size": batch_size, "hidden_size": hidden_size, "profile_every": profile_every}
+             "batch_size": batch_size, "hidden_size": hidden_size, "log_every": log_every,
+             "profile_every": profile_every}
     overrides = {name: value for name, value in given.items() if value is not None}
     if no_clip:
         overrides["clip"] = None
@@ -91,6 +98,8 @@ def _print_result(result: TrainResult) -> None:
     )
     console = Console()
     console.print(table)
+    if result.status in STATUS_MEANING:
+        console.print(f"{result.status}: {STATUS_MEANING[result.status]}", markup=False, highlight=False)
     published = published_summary(config.task, config.T, config.model)
     if published is not None:
         console.print(f"published: {published['result']} ({published['source']}; {published['paper_model']})")

@@ -5,10 +5,8 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any, Callable, Mapping
 
-LN10 = math.log(10)  # the claims store rates in nats per step; the report writes decades per step
 
 TEXT = {
     "lang": "ko",
@@ -73,11 +71,23 @@ TEXT = {
                          "감쇠율 1/τ_max보다 큰데, T개의 시차 안에서는 더 빠른 채널들이 fit을 좌우하기 때문이다. "
                          "profile 그림은 정확한 공식이 바꾸지 못하는 것을 보여 준다: 기본 초기화의 minGRU와 "
                          "minLSTM은 LSTM만큼 빨리 잊고, |λ| = 1 근처에서 시작한 LRU만 T 단계 동안 gradient를 유지한다."),
-    "practice_heading": "제목의 약속: adding problem",
-    "practice_intro": ("Hochreiter & Schmidhuber의 adding problem(1997, 실험 4)은 T 단계에 걸쳐 표시된 두 값을 "
-                       "기억해야 풀 수 있다. 모든 모델은 같은 학습 예산, batch, 학습률, clipping, seed로 학습한다. "
-                       "가장 최근 2000개 시퀀스가 모두 목표값과 0.04 이내이면 학습한 것으로 본다. 평균만 예측하면 "
-                       "MSE는 1/24 ≈ 0.042이다."),
+    "practice_heading": "제목의 약속: 발표된 두 형태의 adding problem",
+    "practice_intro": ("adding problem은 T 단계에 걸쳐 표시된 두 값을 기억해야 풀 수 있다. 발표된 형태가 두 가지이고, "
+                       "둘은 표시가 놓이는 자리가 다르다. Le et al.(2015)과 Arjovsky et al.(2016)은 시퀀스의 앞 절반과 "
+                       "뒤 절반에 표시를 하나씩 두고 [0, 1]의 두 값의 합 X₁ + X₂를 묻는다. 그래서 어떤 시퀀스에서는 두 "
+                       "번째 시차가 짧다. 평균만 예측하면 MSE는 1/6 ≈ 0.167이고, 가장 최근 2000개 시퀀스의 MSE가 그 "
+                       "10분의 1 이하이면 학습한 것으로 본다. Hochreiter & Schmidhuber(1997, 실험 4)는 두 표시를 모두 "
+                       "앞 절반에 두므로 모든 시차가 T/2 이상이고, [−1, 1]의 값으로 0.5 + (X₁ + X₂)/4를 묻는다. 가장 "
+                       "최근 2000개 시퀀스가 모두 목표값과 0.04 이내이면 학습한 것으로 본다. 여기서 평균만 예측하면 "
+                       "Var(y) = (2 − 1/10)/48 ≈ 0.0396이다: 첫 번째 쌍이 표시되면(열 번에 한 번) X₁을 0으로 두기 "
+                       "때문이다. 모든 모델은 두 형태 모두에서 같은 예산, batch, 학습률, clipping, seed로 학습한다. "
+                       "HS97은 on-line으로 학습해 시퀀스 하나마다 가중치를 한 번 갱신한다: 그들의 LSTM은 T = 100을 "
+                       "시퀀스 하나짜리 업데이트 74,000회로 학습했다. 여기의 실행은 시퀀스 128개짜리 업데이트를 최대 "
+                       "1500회 한다(그들의 업데이트의 2%, 그러나 시퀀스는 192,000개로 그들의 74,000개의 2.6배). 각 "
+                       "실행은 명령 하나다(M과 T는 아래 실행 목록대로, S는 보고서의 seed): rnngrad train --task "
+                       "adding-sum --model M --T T --seed S --steps 1500 --batch-size 128 --hidden-size 16 --lr 0.01 "
+                       "--clip 1.0 --log-every 37 --profile-every 375, 그리고 --task adding으로 같은 명령. 실행마다의 "
+                       "명령은 측정값에 있다."),
     "appendix_heading": "부록: 왜 tanh인가?",
     "appendix_intro": ("역전파의 각 단계는 φ'를 곱하므로, 블로그는 두 squashing 함수를 도함수의 최대값으로 비교한다."),
     "appendix_all": ("블로그는 다른 활성화 함수도 살펴보라고 권한다. rnngrad에 등록된 모든 활성화 함수와 도함수, 정확한 "
@@ -101,10 +111,13 @@ TEXT = {
         ("lyapunov", "Lyapunov 지수",
          "상태 Jacobian 곱의 한 방향이 단계마다 평균적으로 커지는 비율로, 가장 큰 것(λ_1)부터 센다. 0보다 크면 그 "
          "방향은 커지고, 작으면 잊힌다. −λ_1은 ∂s_T/∂s_t가 소멸할 수 있는 가장 느린 속도다. 이 보고서는 단계당 "
-         "자릿수로 적는다."),
-        ("decades", "자릿수 (decade, 단계당)",
-         "10배를 한 자릿수라 한다: 1에서 10^-6으로 줄어든 노름은 6 자릿수를 잃었다. 단계당 자릿수로 적은 감쇠율은 "
-         "단계마다의 −Δ log10 ‖·‖이고, 1 자릿수 = ln 10 ≈ 2.30 nat이다. 이 보고서의 모든 감쇠율은 단계당 자릿수다."),
+         "nat으로 적는다."),
+        ("decades", "자릿수와 nat (단계당)",
+         "10배를 한 자릿수(decade)라 한다: 1에서 10^-6으로 줄어든 노름은 6 자릿수를 잃었다. e배는 1 nat이다: "
+         "1 자릿수 = ln 10 ≈ 2.30 nat. 이 보고서의 모든 감쇠율과 Lyapunov 지수는 rnngrad의 decay_rate, "
+         "rnngrad profile, rnngrad spectrum과 같이 단계당 nat으로 적는다: 감쇠율 r은 단계마다의 −Δ ln ‖·‖이고, "
+         "노름은 단계마다 약 e^{−r}배로 줄어든다. 그림의 log10 축에서 단계당 r nat은 단계당 −r / ln 10 ≈ "
+         "−0.434 r 자릿수의 기울기다."),
     ),
     "method_heading": "숫자를 만든 방법",
     "method": ("모든 Jacobian은 float64로 계산했다. 해석적 곱은 torch.nn 모듈을 통한 autograd와 비교했고, 긴 곱은 "
@@ -140,15 +153,17 @@ TEXT = {
         "sigmoid": "sigmoid σ(x)와 도함수 σ'(x) = σ(x)(1 − σ(x)). 최대값은 x = 0에서 정확히 1/4이다.",
         "tanh": "tanh(x)와 도함수 tanh'(x) = 1 − tanh²(x). 최대값은 x = 0에서 정확히 1이다.",
         "activation_grid": "rnngrad에 등록된 모든 활성화 함수 φ(파랑)와 그 도함수 φ′(빨강)를 구간 [−4, 4]의 x에 대해 그렸다.",
-        "decay_rates": ("같은 RNN에 넣은 각 활성화 함수의 ‖∂h_T/∂h_{T−k}‖₂ 감쇠율(단계당 자릿수, 음수는 증가). torch "
+        "decay_rates": ("같은 RNN에 넣은 각 활성화 함수의 ‖∂h_T/∂h_{T−k}‖₂ 감쇠율(단계당 nat, 음수는 증가). torch "
                         "초기화, 그리고 W_hh를 ‖W_hh‖₂ = 2, 4로 맞춘 경우. 0 위치의 ×는 감쇠율이 없는 경우다: 옆에 "
                         "적은 시차부터 Jacobian이 정확히 0이다(hardshrink와 softshrink는 모든 유닛을 죽은 구간에 둔다)."),
-        "training_curves": ("adding problem에서 모델별 학습 MSE를 업데이트 횟수에 대해 그렸다(T = {lengths}). "
-                            "점선: 평균을 예측하는 기준선 1/24. 별표는 과제를 학습한 실행이다: 예산이 끝나기 전에 "
-                            "그곳에서 학습을 멈춘다."),
+        "training_curves": ("두 형태의 adding problem(위: Le/Arjovsky 배치, 아래: HS97 배치)에서 모델별 학습 MSE를 "
+                            "업데이트 횟수에 대해 그렸다(T = {lengths}, 모두 같은 예산). 점선: 각 형태의 기준선, 곧 "
+                            "평균을 예측할 때의 MSE(1/6 ≈ 0.167과 (2 − 1/10)/48 ≈ 0.0396). 별표는 과제를 학습한 "
+                            "실행이고, 옆의 숫자는 학습한 업데이트다: 예산이 끝나기 전에 그곳에서 학습을 멈춘다."),
         "gradient_profiles": ("학습 중인 각 모델의 첫 gradient profile(각 패널 제목의 업데이트에서 측정)에서 본 "
-                              "‖dL/dh_{T−k}‖(16개 시퀀스 평균, 최대값으로 나눔)를 시차 k에 대해 그렸다."),
-        "spectrum": ("상태 Jacobian의 Lyapunov 지수(단계당 자릿수, 두 입력 시퀀스의 평균, rnngrad.spectra로 계산). "
+                              "‖dL/dh_{T−k}‖(16개 시퀀스 평균, 최대값으로 나눔)를 시차 k에 대해 그렸다. 위: Le/Arjovsky "
+                              "배치, 아래: HS97 배치. 그 업데이트 전에 과제를 학습한 실행은 곡선이 없다."),
+        "spectrum": ("상태 Jacobian의 Lyapunov 지수(단계당 nat, 두 입력 시퀀스의 평균, rnngrad.spectra로 계산). "
                      "네 가지 ‖W_hh‖₂의 tanh RNN과 b_f = 0, log 99인 LSTM. 0보다 크면 그 방향은 커지고, 작으면 잊힌다."),
     },
     "claims": {
@@ -165,7 +180,8 @@ TEXT = {
         "C9": "dtanh(x)/dx의 최대값은 1이다: sigmoid보다 gradient vanishing에 강하다",
         "C10": "같은 가중치에서 tanh RNN이 sigmoid RNN보다 gradient를 더 오래 유지한다(등록된 모든 활성화 함수의 ‖∂h_T/∂h_t‖ 감쇠율)",
         "C11": ("제목의 약속: LSTM은 gradient vanishing에 강하다 — T = 50, 100의 adding problem에서 같은 예산과 seed로 "
-                "LSTM은 학습하고 tanh RNN은 학습하지 못한다"),
+                "LSTM은 학습하고 tanh RNN은 학습하지 못한다(발표된 두 배치, Le et al. 2015 / Arjovsky et al. 2016과 "
+                "HS97 실험 4에서 측정)"),
         "C12": ("대각 순환(minGRU, minLSTM, LRU): h_t = a_t ⊙ h_{t−1} + b_t 이면 블로그의 곱 공식이 미분 전체다, "
                 "∂h_T/∂h_t = ∏_{k=t+1}^{T} diag(a_k)"),
         "C13": "채널별 기억 지평 τ_i = −1 / mean_t log|a_{t,i}| 가 gradient의 감쇠 속도를 예측한다",
@@ -183,14 +199,30 @@ def _c7(e: Mapping[str, Any]) -> str:
             f"10^{rows[0][key]:.0f}")
 
 
+VARIANTS_KO = {"adding-sum": "Le/Arjovsky 배치", "adding": "HS97 배치"}
+
+
 def _c11(e: Mapping[str, Any]) -> str:
     parts = []
-    for model in dict.fromkeys(run["model"] for run in e["runs"]):
-        runs = [run for run in e["runs"] if run["model"] == model]
-        parts.append(model + " " + "/".join("학습함" if r["learned"] else f"MSE {r['final_mse']:.3g}" for r in runs))
+    for task in e["variants"]:
+        learned, partly, not_learned = [], [], []
+        for model in e["models"]:
+            runs = [run for run in e["runs"] if run["task"] == task and run["model"] == model]
+            if runs and all(run["learned"] for run in runs):
+                learned.append(f"{model} ({', '.join(str(run['learned_at']) for run in runs)})")
+            elif any(run["learned"] for run in runs):
+                partly.append(model + " " + ", ".join(f"T = {r['T']}은 업데이트 {r['learned_at']}에서" if r["learned"]
+                                                      else f"T = {r['T']}은 못 함" for r in runs))
+            else:
+                mse = ", ".join("–" if r["final_mse"] is None else f"{r['final_mse']:.3g}" for r in runs)
+                not_learned.append(f"{model} (MSE {mse})")
+        baseline = "/".join(f"{value:.3g}" for value in dict.fromkeys(e["baseline_mse"][task].values()))
+        words = [f"학습함: {', '.join(learned) if learned else '없음'}", *(f"일부만: {item}" for item in partly),
+                 f"학습 못 함: {', '.join(not_learned)}" if not_learned else ""]
+        parts.append(f"{VARIANTS_KO[task]} ({task}, 기준선 MSE {baseline}) — " + "; ".join(w for w in words if w))
     lengths = ", ".join(str(T) for T in e["T"])
-    return (f"T = {lengths}, 업데이트 {e['steps_budget']}회 × 시퀀스 {e['batch_size']}개: " + "; ".join(parts)
-            + f" (기준선 MSE {e['baseline_mse']:.3f})")
+    return (f"T = {lengths}, 업데이트 {e['steps_budget']}회 × 시퀀스 {e['batch_size']}개, 괄호 안은 각 T를 학습한 업데이트. "
+            + ". ".join(parts))
 
 
 def _c12(e: Mapping[str, Any]) -> str:
@@ -206,10 +238,11 @@ def _c13(e: Mapping[str, Any]) -> str:
     gated = ", ".join(f"{name}: 기울기는 λ₁과 {100 * row['slope_gap']:.2g}%, profiler ρ는 예측과 "
                       f"{100 * row['profiler_gap']:.2g}% 차이"
                       for name, row in cells.items() if row["input_dependent"])
-    rates = ", ".join(f"{name} {row['profiler_decay_rate'] / LN10:.3g}" for name, row in cells.items())
+    rates = ", ".join(f"{name} {row['profiler_decay_rate_nats_per_step']:.3g}" for name, row in cells.items())
     return (f"기억 지평 τ 중앙값: {horizons} 단계; LRU: 기울기와 profiler ρ가 기억 지평의 예측과 "
-            f"{lru['slope_gap']:.0e}, {lru['profiler_gap']:.0e} 차이; {gated}; ρ(단계당 자릿수): LSTM(torch 초기화) "
-            f"{e['lstm_profiler_decay_rate'] / LN10:.3g}, {rates} (LRU의 가장 느린 채널: {-lru['top_exponent'] / LN10:.2g})")
+            f"{lru['slope_gap']:.0e}, {lru['profiler_gap']:.0e} 차이; {gated}; ρ(단계당 nat): LSTM(torch 초기화) "
+            f"{e['lstm_profiler_decay_rate_nats_per_step']:.3g}, {rates} "
+            f"(LRU의 가장 느린 채널: {-lru['top_exponent_nats_per_step']:.2g})")
 
 
 HEADLINES: dict[str, Callable[[Mapping[str, Any]], str]] = {
@@ -242,8 +275,9 @@ HEADLINES: dict[str, Callable[[Mapping[str, Any]], str]] = {
                      f"(닫힌 형태 {e['closed_form']:g}, 오차 {e['abs_error']:.0e})"),
     "C9": lambda e: (f"tanh'의 최대값 = {e['max_derivative']:.15g}, x = {e['argmax']:.0e} "
                      f"(닫힌 형태 {e['closed_form']:g}, 오차 {e['abs_error']:.0e})"),
-    "C10": lambda e: ("단계당 잃는 자릿수, tanh 대 sigmoid: "
-                      + ", ".join(f"{e['tanh_rate'][k]:.3f} 대 {e['sigmoid_rate'][k]:.3f}" for k in e["tanh_rate"])
+    "C10": lambda e: ("단계당 nat으로 적은 감쇠율, tanh 대 sigmoid: "
+                      + ", ".join(f"{tanh:.3f} 대 {e['sigmoid_decay_rate_nats_per_step'][k]:.3f}"
+                                  for k, tanh in e["tanh_decay_rate_nats_per_step"].items())
                       + f" (‖W_hh‖₂ = {e['torch_init_spectral_norm']:.2f}, 2, 4); torch 초기화에서 tanh도 {e['T']} 단계 "
                       f"뒤 10^{e['tanh_log10_norm_at_lag_T']:.0f}"),
     "C11": _c11,

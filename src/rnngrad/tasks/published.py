@@ -3,7 +3,18 @@
 A paper's "LSTM" is compared with every LSTM variant here (``lstm``, ``lstm-fb1``,
 ``lstm-chrono``, ``lstm-nofg``); ``paper_model`` says what the paper trained. ``solved`` is the
 paper's verdict in the sense of the task's criterion; ``sequences`` the number of training
-sequences it needed, where reported. Only T values a paper reports are listed.
+sequences it needed, where reported, and ``updates`` the weight updates they took. Only T values a
+paper reports are listed.
+
+**HS97's budget, like for like.** Hochreiter & Schmidhuber "always use on-line learning (as
+opposed to batch learning)"; "except for Experiments 1, 2a, and 2b, sequence elements are randomly
+generated on-line, and error signals are generated only at sequence ends" (HS97 §5, "What's
+common to Experiments 1–6"), and Tables 7 and 9 give "the number of training sequences required
+to achieve the stopping criterion" (means of 10 and 20 trials). So one sequence brings one weight
+change: HS97's 74,000 sequences at T = 100 are 74,000 updates of one sequence each (plain gradient
+descent, learning rate 0.5, 93 weights). A run here of N updates × B sequences sees N·B sequences
+in only N updates: compare updates with updates and sequences with sequences (``TrainConfig``'s
+default 3000 × 32: 3000 updates against HS97's 74,000, 96,000 sequences against their 74,000).
 
 ``mingru``, ``minlstm`` and ``lru`` have no entries: Feng et al. 2024 (arXiv:2410.01201) report
 selective copying, D4RL and Shakespeare (and, in the revision after review, the Long Range Arena and
@@ -31,12 +42,14 @@ class PublishedResult:
     result: str  # the result, in words
     solved: bool | None  # the paper's verdict
     sequences: int | None = None  # training sequences until solved, where reported
+    updates: int | None = None  # weight updates they took (HS97: on-line, one per sequence)
 
 
 def _hs97(task: str, T: int, sequences: int) -> PublishedResult:
-    return PublishedResult("Hochreiter & Schmidhuber 1997", task, T, LSTMS,
-                           "LSTM (1997: no forget gate)", f"solved after {sequences:,} training sequences",
-                           True, sequences)
+    """HS97 learn on-line, one weight update per sequence: their sequences are their updates."""
+    return PublishedResult("Hochreiter & Schmidhuber 1997", task, T, LSTMS, "LSTM (1997: no forget gate)",
+                           f"solved after {sequences:,} training sequences (on-line: {sequences:,} updates "
+                           "of one sequence each)", True, sequences, sequences)
 
 
 PUBLISHED: tuple[PublishedResult, ...] = (
@@ -77,17 +90,19 @@ def published_summary(task: str, T: int, model: str) -> dict[str, Any] | None:
     """The cell's published results merged into one JSON-ready dict, or None if there are none.
 
     Keys: ``source``, ``paper_model``, ``result`` (each "; "-joined over the papers), ``solved``
-    (None where the papers disagree) and ``sequences`` (where one paper reports it).
+    (None where the papers disagree), ``sequences`` and ``updates`` (where one paper reports them).
     """
     entries = published_results(task, T, model)
     if not entries:
         return None
     verdicts = {entry.solved for entry in entries}
     sequences = [entry.sequences for entry in entries if entry.sequences is not None]
+    updates = [entry.updates for entry in entries if entry.updates is not None]
     return {
         "source": "; ".join(entry.source for entry in entries),
         "paper_model": "; ".join(entry.paper_model for entry in entries),
         "result": "; ".join(entry.result for entry in entries),
         "solved": verdicts.pop() if len(verdicts) == 1 else None,
         "sequences": sequences[0] if len(sequences) == 1 else None,
+        "updates": updates[0] if len(updates) == 1 else None,
     }

@@ -37,7 +37,7 @@ def test_claims_json_is_the_contract_and_the_same_numbers(quick_report):
     result = invoke("claims", "--quick", "--json", "--workers", 1)
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert [item["id"] for item in data] == [f"C{i}" for i in range(1, 14)]
+    assert [item["id"] for item in data] == [f"C{i}" for i in range(1, 15)]
     for item, measured in zip(data, quick_report.claims):
         assert set(item) == {"id", "claim", "verdict", "evidence", "figure"}
         assert item["verdict"] in VERDICTS and item["claim"] == measured.claim

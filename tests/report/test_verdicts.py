@@ -21,7 +21,7 @@ HOLDS, CAVEAT, FAILS = VERDICTS
 
 
 def test_every_claim_is_measured_with_a_valid_verdict_and_json_shape(quick_report):
-    assert [claim.id for claim in quick_report.claims] == list(CLAIM_IDS) == [f"C{i}" for i in range(1, 14)]
+    assert [claim.id for claim in quick_report.claims] == list(CLAIM_IDS) == [f"C{i}" for i in range(1, 15)]
     for claim in quick_report.claims:
         assert set(claim.to_json()) == {"id", "claim", "verdict", "evidence", "figure"}
         assert claim.verdict in VERDICTS and claim.evidence["headline"]

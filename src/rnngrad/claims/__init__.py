@@ -1,6 +1,6 @@
 """The seed's claims, measured: each claim is an experiment whose verdict follows from its numbers.
 
-``run_claims(ClaimsConfig())`` returns one :class:`ClaimResult` per claim (C1–C13) with the
+``run_claims(ClaimsConfig())`` returns one :class:`ClaimResult` per claim (C1–C14) with the
 seed's statement, a verdict (``holds``, ``holds with caveat``, ``does not hold``), the measured
 evidence and the data of its figure.
 

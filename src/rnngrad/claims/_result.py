@@ -74,7 +74,7 @@ class ClaimsConfig:
 class ClaimResult:
     """One claim, measured: the seed's statement, the verdict and the numbers behind it."""
 
-    id: str  # "C1" .. "C13"
+    id: str  # "C1" .. "C14"
     claim: str  # the seed's statement with its formula (English)
     verdict: str  # one of VERDICTS
     evidence: Mapping[str, Any]  # JSON-ready measured numbers; "headline" holds the key ones

@@ -1,5 +1,5 @@
 """Every claim of the seed, in the seed's order (C1–C11), then the same formulas put to the diagonal
-recurrences that followed the LSTM (C12–C13), and the one function that measures them all."""
+recurrences that followed the LSTM (C12–C14), and the one function that measures them all."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from rnngrad.claims._result import Advance, ClaimResult, ClaimsConfig, Progress,
 from rnngrad.claims.activation_claims import measure_decay_rates, measure_sigmoid_maximum, measure_tanh_maximum
 from rnngrad.claims.adding_problem import measure_adding_problem
 from rnngrad.claims.diagonal_claims import measure_exact_product, measure_horizon
+from rnngrad.claims.diagonal_training import measure_long_range
 from rnngrad.claims.lstm_carousel import measure_carousel, measure_no_explosion
 from rnngrad.claims.lstm_memory import measure_memory
 from rnngrad.claims.rnn_bounds import measure_exploding, measure_vanishing
@@ -41,6 +42,7 @@ EXPERIMENTS = (
     ClaimExperiment("C11", "adding problem: LSTM vs RNN", measure_adding_problem, 60.0),
     ClaimExperiment("C12", "diagonal: ∏ diag(a_k) exact", measure_exact_product, 1.0),
     ClaimExperiment("C13", "diagonal: horizon τ_i", measure_horizon, 1.0),
+    ClaimExperiment("C14", "diagonal: long-lag tasks (sweep)", measure_long_range, 0.1),
 )
 CLAIM_IDS = tuple(experiment.id for experiment in EXPERIMENTS)
 CLAIMS_WORK = sum(experiment.weight for experiment in EXPERIMENTS)  # progress units of a full run

@@ -79,6 +79,15 @@ TEXT = {
                          "profiles show what the exact formula does not change: at their default "
                          "initialisation minGRU and minLSTM forget as fast as the LSTM, and only the LRU, "
                          "started near |λ| = 1, keeps its gradient over T steps."),
+    "diagonal_training": ("Do they learn? An exact product says how the gradient flows back, not whether a model "
+                          "learns with it. C14 asks the title's question of the diagonal recurrences on the two "
+                          "long-lag tasks the literature uses for them, the Le/Arjovsky adding problem and the copy "
+                          "task, at T ≥ 100. Its runs are the long-range sweep's (rnngrad sweep --spec "
+                          "docs/results/sweep-spec.json: every model with the same budget, 8,000 updates of 32 "
+                          "sequences on the adding problem and 3,000 on copy, Adam at 1e-3, H = 64, clipping at 1, "
+                          "three seeds). They take core-hours, so the report shows their committed summary instead "
+                          "of training again; cells not run yet say so, and the verdict compares only cells where "
+                          "a diagonal model and the torch-init LSTM both ran."),
     "practice_heading": "The title's promise: the adding problem, in both its published forms",
     "practice_intro": ("The adding problem needs a memory of two marked values over T steps. It has two "
                        "published forms, and they differ in where the marks sit. Le et al. (2015) and Arjovsky "

@@ -71,6 +71,14 @@ TEXT = {
                          "감쇠율 1/τ_max보다 큰데, T개의 시차 안에서는 더 빠른 채널들이 fit을 좌우하기 때문이다. "
                          "profile 그림은 정확한 공식이 바꾸지 못하는 것을 보여 준다: 기본 초기화의 minGRU와 "
                          "minLSTM은 LSTM만큼 빨리 잊고, |λ| = 1 근처에서 시작한 LRU만 T 단계 동안 gradient를 유지한다."),
+    "diagonal_training": ("학습은 되는가? 정확한 곱 공식은 gradient가 어떻게 흐르는지를 말할 뿐, 그 gradient로 모델이 "
+                          "학습하는지는 말하지 않는다. C14는 제목의 질문을 대각 순환에 묻는다. 과제는 문헌이 이 "
+                          "모델들에 쓰는 두 긴 시차 과제, Le/Arjovsky의 adding problem과 copy 과제이고, T ≥ 100이다. "
+                          "실행은 장거리 sweep의 것이다(rnngrad sweep --spec docs/results/sweep-spec.json: 모든 모델이 "
+                          "같은 예산, adding problem은 32개 시퀀스의 업데이트 8,000번, copy는 3,000번, Adam 1e-3, "
+                          "H = 64, clipping 1, seed 세 개). 몇 코어-시간이 걸리므로 보고서는 다시 학습하지 않고 "
+                          "커밋된 요약을 보여 준다. 아직 실행되지 않은 칸은 그렇다고 적고, 판정은 대각 모델과 torch "
+                          "초기화 LSTM이 모두 실행된 칸만 비교한다."),
     "practice_heading": "제목의 약속: 발표된 두 형태의 adding problem",
     "practice_intro": ("adding problem은 T 단계에 걸쳐 표시된 두 값을 기억해야 풀 수 있다. 발표된 형태가 두 가지이고, "
                        "둘은 표시가 놓이는 자리가 다르다. Le et al.(2015)과 Arjovsky et al.(2016)은 시퀀스의 앞 절반과 "
@@ -185,6 +193,8 @@ TEXT = {
         "C12": ("대각 순환(minGRU, minLSTM, LRU): h_t = a_t ⊙ h_{t−1} + b_t 이면 블로그의 곱 공식이 미분 전체다, "
                 "∂h_T/∂h_t = ∏_{k=t+1}^{T} diag(a_k)"),
         "C13": "채널별 기억 지평 τ_i = −1 / mean_t log|a_{t,i}| 가 gradient의 감쇠 속도를 예측한다",
+        "C14": ("LSTM을 대신한 순환들도 그 약속을 지킨다: 같은 예산으로 minGRU, minLSTM, LRU는 torch 초기화 LSTM이 "
+                "학습하는 긴 시차 과제(Le/Arjovsky의 adding problem과 copy 과제, T ≥ 100)를 학습한다"),
     },
 }
 
@@ -229,6 +239,19 @@ def _c12(e: Mapping[str, Any]) -> str:
     errors = ", ".join(f"{row['product_max_relative_error']:.0e} ({name})" for name, row in e["cells"].items())
     return (f"∏ diag(a_k)가 각 셀 자신의 forward를 거친 autograd와 {errors}까지 일치(H = {e['H']}, T = {e['T']}, "
             f"LRU는 실수 2H 표현): 미분 전체다. LSTM의 ∏ f는 그 carousel 부분일 뿐이다(C5)")
+
+
+def _c14(e: Mapping[str, Any]) -> str:
+    def cell(text: str) -> str:
+        if text == "not run yet":
+            return "아직 실행 안 됨"
+        solved, _, rest = text.partition(" solved")
+        median = rest.strip(" ()").removeprefix("median ").removesuffix(" updates")
+        return f"{solved} 해결" + (f"(중앙값 업데이트 {median}번)" if median else "")
+
+    rows = ["; ".join(f"{key}: " + ", ".join(f"{model} {cell(text)}" for model, text in row.items()))
+            for key, row in e["table"].items()]
+    return "; ".join(rows) or "아직 실행된 칸이 없다"
 
 
 def _c13(e: Mapping[str, Any]) -> str:
@@ -283,6 +306,7 @@ HEADLINES: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "C11": _c11,
     "C12": _c12,
     "C13": _c13,
+    "C14": _c14,
 }
 
 

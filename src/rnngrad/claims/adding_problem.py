@@ -163,7 +163,19 @@ def decide_adding(evidence: dict[str, Any]) -> str:
     return CAVEAT if some_lstm else FAILS
 
 
-def _mse(run: dict) -> str:
+def learning_groups(evidence: dict[str, Any], task: str) -> dict[str, list[tuple[str, list[dict]]]]:
+    """Per variant, the models that learned every T, some T, or none: ``{"learned", "partly",
+    "not": [(model, its runs)]}`` in the evidence's model order (the headlines' grouping)."""
+    groups: dict[str, list[tuple[str, list[dict]]]] = {"learned": [], "partly": [], "not": []}
+    for model in evidence["models"]:
+        mine = _runs_of(evidence["runs"], task, model)
+        kind = ("learned" if mine and all(run["learned"] for run in mine)
+                else "partly" if any(run["learned"] for run in mine) else "not")
+        groups[kind].append((model, mine))
+    return groups
+
+
+def mse_text(run: dict) -> str:
     return "–" if run["final_mse"] is None else f"{run['final_mse']:.3g}"
 
 
@@ -172,16 +184,12 @@ def headline_en(evidence: dict[str, Any]) -> str:
     lengths = ", ".join(str(T) for T in evidence["T"])
     parts = []
     for task in evidence["variants"]:
-        learned, partly, not_learned = [], [], []
-        for model in evidence["models"]:
-            mine = _runs_of(evidence["runs"], task, model)
-            if mine and all(run["learned"] for run in mine):
-                learned.append(f"{model} ({', '.join(str(run['learned_at']) for run in mine)})")
-            elif any(run["learned"] for run in mine):
-                partly.append(model + " " + ", ".join(f"T = {run['T']} at {run['learned_at']}" if run["learned"]
-                                                      else f"not T = {run['T']}" for run in mine))
-            else:
-                not_learned.append(f"{model} (MSE {', '.join(_mse(run) for run in mine)})")
+        groups = learning_groups(evidence, task)
+        learned = [f"{model} ({', '.join(str(run['learned_at']) for run in runs)})" for model, runs in groups["learned"]]
+        partly = [model + " " + ", ".join(f"T = {run['T']} at {run['learned_at']}" if run["learned"]
+                                          else f"not T = {run['T']}" for run in runs)
+                  for model, runs in groups["partly"]]
+        not_learned = [f"{model} (MSE {', '.join(mse_text(run) for run in runs)})" for model, runs in groups["not"]]
         baseline = "/".join(f"{value:.3g}" for value in dict.fromkeys(evidence["baseline_mse"][task].values()))
         words = [f"learned by {', '.join(learned)}" if learned else "learned by none",
                  *(f"partly by {item}" for item in partly),

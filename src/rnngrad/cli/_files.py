@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO, Callable
 
 from rnngrad.errors import InputError
 
@@ -44,14 +44,20 @@ def check_figure_path(option: str, path: Path) -> Path:
 def save_figure(option: str, figure: Figure, path: Path) -> None:
     """Write ``figure`` to ``path`` (format from its suffix) atomically, via a temporary file."""
     target = check_figure_path(option, path)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    write_atomically(option, target, lambda file: figure.savefig(file, format=target.suffix.lower().lstrip(".")))
+
+
+def write_atomically(option: str, path: Path, write: Callable[[BinaryIO], None]) -> None:
+    """``write(file)`` into a temporary file beside ``path``, then renamed onto it: a failure (a
+    full disk) leaves the old file, or none, and never half a file; errors name ``option``."""
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(descriptor, "wb") as file:
-            figure.savefig(file, format=target.suffix.lower().lstrip("."))
+            write(file)
             file.flush()
             os.fsync(file.fileno())
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes it private; an image is not
-        os.replace(temporary, target)
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes it private; the result is not
+        os.replace(temporary, path)
     except OSError as error:
         Path(temporary).unlink(missing_ok=True)
         raise InputError(f"{option}: could not write {str(path)!r} ({error.strerror or error})") from None

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Optional
 
@@ -20,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from rnngrad.cli._app import app, exits_2_on_bad_input, print_json
-from rnngrad.cli._files import check_figure_path, save_figure
+from rnngrad.cli._files import check_figure_path, save_figure, write_atomically
 from rnngrad.errors import InputError
 from rnngrad.sweep import load_results
 from rnngrad.sweep import plot_success_rate
@@ -127,19 +126,4 @@ def _check_folder(option: str, folder: Path) -> None:
 
 
 def _write_text(option: str, path: Path, text: str) -> None:
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes it private; a summary is not
-        os.replace(temporary, path)
-    except OSError as error:
-        Path(temporary).unlink(missing_ok=True)
-        raise InputError(f"{option}: could not write {str(path)!r} ({error.strerror or error})") from None
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomically(option, path, lambda file: file.write(text.encode("utf-8")))

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping
 
+from rnngrad.claims.adding_problem import learning_groups, mse_text
+
 
 TEXT = {
     "lang": "ko",
@@ -215,17 +217,12 @@ VARIANTS_KO = {"adding-sum": "Le/Arjovsky 배치", "adding": "HS97 배치"}
 def _c11(e: Mapping[str, Any]) -> str:
     parts = []
     for task in e["variants"]:
-        learned, partly, not_learned = [], [], []
-        for model in e["models"]:
-            runs = [run for run in e["runs"] if run["task"] == task and run["model"] == model]
-            if runs and all(run["learned"] for run in runs):
-                learned.append(f"{model} ({', '.join(str(run['learned_at']) for run in runs)})")
-            elif any(run["learned"] for run in runs):
-                partly.append(model + " " + ", ".join(f"T = {r['T']}은 업데이트 {r['learned_at']}에서" if r["learned"]
-                                                      else f"T = {r['T']}은 못 함" for r in runs))
-            else:
-                mse = ", ".join("–" if r["final_mse"] is None else f"{r['final_mse']:.3g}" for r in runs)
-                not_learned.append(f"{model} (MSE {mse})")
+        groups = learning_groups(dict(e), task)
+        learned = [f"{model} ({', '.join(str(r['learned_at']) for r in runs)})" for model, runs in groups["learned"]]
+        partly = [model + " " + ", ".join(f"T = {r['T']}은 업데이트 {r['learned_at']}에서" if r["learned"]
+                                          else f"T = {r['T']}은 못 함" for r in runs)
+                  for model, runs in groups["partly"]]
+        not_learned = [f"{model} (MSE {', '.join(mse_text(r) for r in runs)})" for model, runs in groups["not"]]
         baseline = "/".join(f"{value:.3g}" for value in dict.fromkeys(e["baseline_mse"][task].values()))
         words = [f"학습함: {', '.join(learned) if learned else '없음'}", *(f"일부만: {item}" for item in partly),
                  f"학습 못 함: {', '.join(not_learned)}" if not_learned else ""]

@@ -80,3 +80,54 @@ def test_accumulate_grad_fills_the_same_grads_as_a_plain_backward(kind):
     profile(model, (x,), loss_fn, accumulate_grad=True)
     for name, parameter in model.named_parameters():
         torch.testing.assert_close(parameter.grad, plain[name], rtol=1e-12, atol=1e-14, msg=name)
+
+
+VIEWS = {"aten::detach", "aten::alias", "aten::view", "aten::as_strided", "aten::t", "aten::transpose",
+         "aten::unsqueeze", "aten::squeeze", "aten::select", "aten::slice", "aten::expand", "aten::narrow",
+         "aten::unbind", "aten::split", "aten::chunk", "aten::_reshape_alias", "aten::reshape"}  # no data moved
+
+
+def sequence_sized_ops(run, min_elements: int) -> list[tuple[str, str]]:
+    """The aten and compiled-scan operations one call of ``run`` executes on tensors of at least
+    ``min_elements`` elements, as (name, input shapes), sorted: the work that grows with T·B·H
+    (views, which move no data, left out)."""
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as torch_profile
+
+    with torch_profile(activities=[ProfilerActivity.CPU], record_shapes=True) as trace:
+        run()
+    big = []
+    for event in trace.events():
+        shapes = [shape for shape in event.input_shapes if isinstance(shape, list) and shape]
+        if (any(torch.Size(shape).numel() >= min_elements for shape in shapes) and "::" in event.name
+                and event.name not in VIEWS):
+            big.append((event.name, repr(shapes)))
+    return sorted(big)
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_the_profiled_pass_runs_the_modules_own_sequence_sized_work(kind):
+    """Issue 14's cost contract (profile ≤ 1.0× the module's own forward + backward), checked by
+    work rather than by a clock: every operation on a sequence-sized tensor is the plain pass's,
+    one for one, so the profiler adds only per-call bookkeeping (bench/profile_diagonal.py times it)."""
+    module_class, options = KINDS[kind]
+    steps, batch, hidden = 64, 8, 16
+    module = module_class(4, hidden, num_layers=2, generator=torch.Generator().manual_seed(0), **options)
+    x = torch.randn(steps, batch, 4, generator=torch.Generator().manual_seed(1))
+
+    def loss(output):
+        return output[0][-1].pow(2).mean()
+
+    def plain():
+        loss(module(x)).backward()
+
+    def profiled():
+        profile(module, (x,), loss, accumulate_grad=True)
+
+    plain(), profiled()  # warm-up: the compiled scan's build and first-call allocations
+    module.zero_grad(set_to_none=True)
+    plain_ops = sequence_sized_ops(plain, steps * batch * hidden // 2)
+    module.zero_grad(set_to_none=True)
+    profiled_ops = sequence_sized_ops(profiled, steps * batch * hidden // 2)
+    assert any("linear_scan" in name for name, _ in plain_ops)  # the trace sees the scans
+    assert profiled_ops == plain_ops

@@ -10,7 +10,8 @@ Each layer k of such a module is one linear scan over time,
 whose backward computes the total gradient δ_t = ∂L/∂h^{(k)}_t (through time and through the
 layers above) as its own intermediate: δ_t = g_t + ā_{t+1} ⊙ δ_{t+1}. So the profiled forward
 is the module's forward with each layer's scan replaced by one that hands δ to the recorder; the
-values, and the work, are those of the module's own forward and backward.
+values, and the work, are those of the module's own forward and backward. What the log-scaled
+gradients need (``_scaled_diagonal``) is kept by reference, with a float64 copy of the weights.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from torch import Tensor
 from rnngrad.profiler._layer_io import LayerKey
 from rnngrad.profiler._layout import SequenceLayout
 from rnngrad.profiler._recorder import Recorder
+from rnngrad.profiler._scaled_diagonal import DiagonalRecipe, float64_snapshot
 from rnngrad.scan import recorded_linear_scan
 
 
@@ -30,6 +32,7 @@ def profiled_diagonal_forward(module, name: str, recorder: Recorder, anchor: Ten
     ``weight_grads`` is accepted for the profiler's common signature: the parameters' gradients
     come from the scans' ordinary backward either way."""
     calls: list[int] = []
+    recipe = DiagonalRecipe(float64_snapshot(module), input, None, False)  # inputs and starts set below
 
     def recording_scan(layer: int):
         def record(delta: Tensor) -> None:  # δ_t of layer k, (T, B, H), time order
@@ -42,10 +45,20 @@ def profiled_diagonal_forward(module, name: str, recorder: Recorder, anchor: Ten
                     name, type(module).__name__, module.num_layers, 1,
                     SequenceLayout(steps, batch, None, b.device), module.hidden_size, None,
                     module.state_dtype, b.device, () if h0 is None else (h0,)))
-            return recorded_linear_scan(a, b, start, record, anchor)
+            states = recorded_linear_scan(a, b, start, record, anchor)
+            if layer == module.num_layers - 1 and states.requires_grad:
+                states.register_hook(recipe.keeper("top"))  # the scan's whole incoming gradient
+            return states
 
         return scan
 
     output, h_n = module.run_layers(input, h0, recording_scan)
+    x, unbatched = module._time_major_input(input)  # checked by run_layers: views, no copies
+    starts = module._checked_h0(h0, x.shape[1], unbatched)
+    recipe.inputs, recipe.unbatched = x.detach(), unbatched
+    recipe.starts = None if starts is None else starts.detach()
+    if h_n.requires_grad:
+        h_n.register_hook(recipe.keeper("h_n"))
+    recorder.keep_recipe(name, calls[0], recipe)
     recorder.end_call(name, calls[0], (h_n,))
     return output, h_n

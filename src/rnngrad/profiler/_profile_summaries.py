@@ -62,7 +62,8 @@ class ProfileSummaries:
         """dL/dh_t as ``unit (T, B, H) · 2^log2_scale (T, B)``, float64, no underflow.
 
         Available for a chain of one call of a ``torch.nn.RNN``, ``LSTM`` (without proj_size)
-        or ``GRU`` in float32 or float64; else an :class:`~rnngrad.errors.InputError` says why.
+        or ``GRU`` in float32 or float64, or of an ``rnngrad.MinGRU``, ``MinLSTM`` or ``LRU``
+        (complex128 for the LRU); else an :class:`~rnngrad.errors.InputError` says why.
         """
         return self._scaled_pair(name, layer, direction, call)[0]
 
@@ -102,7 +103,8 @@ class ProfileSummaries:
         if source is None:
             raise InputError(
                 "name: expected a chain of one call of a torch.nn RNN, LSTM (without proj_size) or GRU, "
-                f"profiled in float32 or float64, for log-scaled gradients; got {self._kind(name, call)}"
+                "profiled in float32 or float64, or of an rnngrad MinGRU, MinLSTM or LRU, for log-scaled "
+                f"gradients; got {self._kind(name, call)}"
             )
         return source()
 

@@ -79,8 +79,8 @@ def _sum(first: tuple[Tensor, Tensor], second: tuple[Tensor, Tensor]) -> tuple[T
 
 
 def _raw(values: Tensor) -> tuple[Tensor, Tensor]:
-    """Plain values as a scaled pair (scale 2^0 before normalising)."""
-    return _normalised(values, values.new_zeros(values.shape[:-1]))
+    """Plain values (real or complex) as a scaled pair (scale 2^0 before normalising)."""
+    return _normalised(values, torch.zeros(values.shape[:-1], dtype=torch.float64, device=values.device))
 
 
 def recipe_cell(module, layer: int, direction: int, snapshots: dict) -> Callable[[], RecurrentCell]:

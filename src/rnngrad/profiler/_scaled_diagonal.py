@@ -1,0 +1,121 @@
+r"""dL/dh_t of a diagonal module (``rnngrad.MinGRU``, ``MinLSTM``, ``LRU``) with its scale carried
+apart, as :mod:`rnngrad.profiler._scaled` does for torch's modules.
+
+Layer k of such a module is h^{(k)}_t = a^{(k)}_t ⊙ h^{(k)}_{t−1} + b^{(k)}_t with a_t, b_t from
+the layer's input x^{(k)}_t alone (:mod:`rnngrad.diagonal_modules._stack`). So the reverse
+recursion needs no Jacobian product, only the coefficients, and is run once more in float64
+(complex128 for the LRU) on a unit tensor and a power of two per step and sequence:
+
+.. math::
+
+    (1)  δ^{(k)}_t = u_t · 2^{s_t},   max_i |u_{t,i}| ∈ [½, 1)                        (B, H)
+    (2)  δ^{(k)}_t = e^{(k)}_t + \bar a^{(k)}_{t+1} ⊙ δ^{(k)}_{t+1}   (+ ∂L/∂h_n[k] at t = T)
+    (3)  e^{(k−1)}_t = Re[(∂a_t/∂x_t)^H (δ_t ⊙ \bar h_{t−1}) + (∂b_t/∂x_t)^H δ_t]   (x^{(k)} = Re h^{(k−1)})
+
+(3) is linear in δ_t and involves step t alone, so it runs on the unit tensor for all t at once
+(one vector-Jacobian product of the layer's ``coefficients``) and takes the scale s_t along. The
+states are recomputed in float64 from the pass's input and initial states, with a float64 copy of
+the weights the pass used. Only the gradients arriving at the module's output and h_n are read
+from the pass itself, so a float32 profile reports 1e-60 where ``hidden_grad`` holds 0.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+from rnngrad.profiler._scaled import Scaled, _normalised, _raw, _sum
+from rnngrad.scan import linear_scan
+
+
+def float64_snapshot(module):
+    """A shallow copy of a ``DiagonalStack`` holding float64 copies of its parameters (taken now, so
+    a later optimizer step does not reach it) and its own cache of layer cells."""
+    snapshot = copy.copy(module)
+    snapshot._parameters = {name: None if value is None else value.detach().to(torch.float64, copy=True)
+                            for name, value in module._parameters.items()}
+    snapshot._cells = {}  # layer_cell builds cells around the copies, leaving the module's cache alone
+    return snapshot
+
+
+@dataclass
+class DiagonalRecipe:
+    """What (1)–(3) need for one call: the module's float64 snapshot, its time-major input
+    ``(T, B, I)`` and initial states ``(L, B, H)`` (or None), whether the call was unbatched,
+    and the gradients hooks hand in during the backward: at the top layer's states (the whole
+    e^{(L−1)} of (2), ∂L/∂h_n included) and at h_n (for the layers below)."""
+
+    snapshot: object
+    inputs: Tensor
+    starts: Tensor | None
+    unbatched: bool
+    grads: dict[str, Tensor] = field(default_factory=dict)  # "top" (T, B, H) time-major, "h_n" (L, B, H)
+    _result: dict[tuple[int, int], tuple[Scaled, None]] | None = None
+
+    def keeper(self, name: str):
+        """A tensor hook that keeps ∂L/∂``name``: "top", the top layer's states (T, B, H), or "h_n"."""
+        def keep(grad: Tensor | None) -> None:
+            if grad is not None:
+                grad = grad.detach()
+                self.grads[name] = grad.unsqueeze(1) if name == "h_n" and self.unbatched else grad
+
+        return keep
+
+    def scaled(self) -> dict[tuple[int, int], tuple[Scaled, None]]:
+        """(layer, 0) → (δh_t as :class:`Scaled`, None), time order."""
+        if self._result is None:
+            with torch.no_grad():
+                self._result = self._run()
+        return self._result
+
+    def _run(self) -> dict[tuple[int, int], tuple[Scaled, None]]:
+        module = self.snapshot
+        layer_inputs, states = [], []  # x^{(k)} (T, B, I_k) and h^{(k)} (T, B, H), float64
+        x = self.inputs.to(torch.float64)
+        for layer in range(module.num_layers):
+            start = None if self.starts is None else self.starts[layer].to(module.state_dtype)
+            h = linear_scan(*module.layer_cell(layer).coefficients(x), start)
+            layer_inputs.append(x)
+            states.append(h)
+            x = module.layer_output(h)
+        top = self.grads.get("top")
+        direct = _raw(states[-1].new_zeros(states[-1].shape) if top is None else top.to(states[-1].dtype))
+        result = {}
+        for layer in reversed(range(module.num_layers)):
+            h = states[layer]
+            hidden = self._reverse(layer, layer_inputs[layer], h, direct)
+            result[(layer, 0)] = (hidden, None)
+            if layer > 0:
+                direct = self._input_grad(layer, layer_inputs[layer], h, hidden)
+        return result
+
+    def _reverse(self, layer: int, x: Tensor, h: Tensor, direct: tuple[Tensor, Tensor]) -> Scaled:
+        """(2) for one layer from its input x ``(T, B, I)`` and states h ``(T, B, H)``: δ, time order."""
+        a = self.snapshot.layer_cell(layer).coefficients(x)[0]  # (T, B, H)
+        a_bar = a.conj().expand(h.shape)
+        unit, scale = direct[0].to(h.dtype), direct[1]  # e_t (the gradient of Re h below the top)
+        if layer < self.snapshot.num_layers - 1 and "h_n" in self.grads:  # the top's is in "top"
+            final = torch.zeros_like(unit)
+            final[-1] = self.grads["h_n"][layer].to(h.dtype)
+            unit, scale = _sum((unit, scale), _raw(final))
+        units, scales = torch.empty_like(unit), torch.empty_like(scale)
+        carry = (torch.zeros_like(unit[0]), torch.full_like(scale[0], -torch.inf))
+        for t in range(h.shape[0] - 1, -1, -1):
+            units[t], scales[t] = _sum((unit[t], scale[t]), carry)  # (2)
+            carry = _normalised(a_bar[t] * units[t], scales[t])  # ā_t ⊙ δ_t, for δ_{t−1}
+        return Scaled(units, scales)
+
+    def _input_grad(self, layer: int, x: Tensor, h: Tensor, hidden: Scaled) -> tuple[Tensor, Tensor]:
+        """(3): e^{(k−1)} as a scaled pair ``(T, B, H)``, from δ^{(k)}'s unit tensor."""
+        start = h.new_zeros(h.shape[1:]) if self.starts is None else self.starts[layer].to(h.dtype)
+        previous = torch.cat([start.unsqueeze(0), h[:-1]])  # h_{t−1}, (T, B, H)
+        x = x.detach().requires_grad_()
+        with torch.enable_grad():
+            a, b = self.snapshot.layer_cell(layer).coefficients(x)
+            outputs = [(value, grad) for value, grad in ((a, hidden.unit * previous.conj()), (b, hidden.unit))
+                       if value.requires_grad]
+            (grad_x,) = torch.autograd.grad([value for value, _ in outputs], [x], [grad for _, grad in outputs])
+        return _normalised(grad_x, hidden.log2_scale)

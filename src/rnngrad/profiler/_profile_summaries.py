@@ -63,7 +63,9 @@ class ProfileSummaries:
 
         Available for a chain of one call of a ``torch.nn.RNN``, ``LSTM`` (without proj_size)
         or ``GRU`` in float32 or float64, or of an ``rnngrad.MinGRU``, ``MinLSTM`` or ``LRU``
-        (complex128 for the LRU); else an :class:`~rnngrad.errors.InputError` says why.
+        (complex128 for the LRU), and for a loop over a cell (torch's or rnngrad's); else (a
+        ``track`` chain, a chain of several sequence-module calls) an
+        :class:`~rnngrad.errors.InputError` says why.
         """
         return self._scaled_pair(name, layer, direction, call)[0]
 
@@ -103,8 +105,8 @@ class ProfileSummaries:
         if source is None:
             raise InputError(
                 "name: expected a chain of one call of a torch.nn RNN, LSTM (without proj_size) or GRU, "
-                "profiled in float32 or float64, or of an rnngrad MinGRU, MinLSTM or LRU, for log-scaled "
-                f"gradients; got {self._kind(name, call)}"
+                "profiled in float32 or float64, or of an rnngrad MinGRU, MinLSTM or LRU, or a loop over a "
+                f"cell, for log-scaled gradients; got {self._kind(name, call)}"
             )
         return source()
 

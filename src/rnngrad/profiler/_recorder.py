@@ -20,6 +20,7 @@ from rnngrad.profiler._chains import Chains
 from rnngrad.profiler._layer_io import LayerKey, LayerSpec
 from rnngrad.profiler._layout import SequenceLayout
 from rnngrad.profiler._scaled import CallRecipe
+from rnngrad.profiler._scaled_steps import StepChainRecipe, StepParts
 from rnngrad.profiler.gradient_profile import (
     GradientProfile,
     LayerRecord,
@@ -63,6 +64,9 @@ class Recorder:
         self._recipes: dict[tuple[str, int], CallRecipe] = {}  # (module, call) → log-scaled recursion
         self.cell_copies: dict = {}  # id(module) → a copy with this pass's weights, for the recipes
         self.hooked_states: list[Tensor] = []  # every state tensor whose gradient a hook records
+        self.float64_cells: dict = {}  # id(cell) → a float64 copy of it, for the steps' recipes
+        self._views: dict[int, tuple[Tensor, Tensor]] = {}  # id(view handed out) → (view, the state itself)
+        self._steps: dict[tuple[str, int], StepParts] = {}  # (module, call) → one step's parts
 
     @property
     def empty(self) -> bool:
@@ -92,6 +96,23 @@ class Recorder:
     def keep_recipe(self, name: str, call: int, recipe: CallRecipe) -> None:
         """What the log-scaled gradients of one call need (``_scaled``)."""
         self._recipes[(name, call)] = recipe
+
+    def keep_views(self, views: tuple[Tensor, ...], states: tuple[Tensor, ...]) -> None:
+        """The views of a step's states that the caller got: passed back, they mean the states."""
+        for view, state in zip(views, states):
+            self._views[id(view)] = (view, state)
+
+    def step_input(self, state: Tensor, unbatched: bool) -> Tensor:
+        """The state a step computes from, for a tensor its caller passes: the base of a view this
+        pass handed out, else the tensor itself (batched)."""
+        kept = self._views.get(id(state))
+        if kept is not None and kept[0] is state:
+            return kept[1]
+        return state.unsqueeze(0) if unbatched else state
+
+    def keep_step(self, name: str, call: int, parts: StepParts) -> None:
+        """What one step of a cell loop gives the log-scaled recursion (``_scaled_steps``)."""
+        self._steps[(name, call)] = parts
 
     def defer(self, key: LayerKey, resolve: Callable[[], tuple[Tensor, Tensor, Tensor]]) -> None:
         """δc_t ``(T, B, H)`` time order, the mean forget gate per step ``(T,)`` and the log
@@ -130,6 +151,9 @@ class Recorder:
         record = ModuleRecord(name, first.kind, first.num_layers, first.num_directions, lengths,
                               call=chain, num_calls=len(calls), valid=valid)
         recipe = self._recipes.get((name, calls[0][0])) if len(calls) == 1 else None
+        if recipe is None and all((name, index) in self._steps for index, _ in calls):
+            widths = (first.hidden_shape[2],) + (() if first.cell_shape is None else (first.cell_shape[2],))
+            recipe = StepChainRecipe([self._steps[(name, index)] for index, _ in calls], widths)
         for layer in range(first.num_layers):
             for direction in range(first.num_directions):
                 keys = [(LayerKey(name, layer, direction, index), call) for index, call in calls]

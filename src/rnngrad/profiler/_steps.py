@@ -9,7 +9,10 @@ tensor before it calls the tensor's hooks):
     (1)  δh_t = ∂L/∂h_t = Σ over the uses u of h_t of (∂L/∂u)(∂u/∂h_t)
 
 which is exactly what the profile records; torch's own kernels and autograd do every
-derivative, the profiler only reads them. A state that does not depend on anything that
+derivative, the profiler only reads them. A cell's step hands the user a view of its state and
+the next step the state itself (a view the caller passes back is swapped for its base), so a hook
+on the view receives the direct part of (1) alone, which the log-scaled recursion needs
+(``_scaled_steps``). A state that does not depend on anything that
 requires grad has no gradient in autograd; ``track`` swaps such a state for a leaf copy that
 does (same values) and returns the copy, so dL/dstate is still recorded.
 """
@@ -26,11 +29,12 @@ from rnngrad.errors import InputError
 from rnngrad.profiler._layer_io import LayerKey, all_finite
 from rnngrad.profiler._layout import SequenceLayout
 from rnngrad.profiler._recorder import Recorder
+from rnngrad.profiler._scaled_steps import StepParts, float64_cell
 
 
 def record_step(recorder: Recorder, name: str, kind: str, initial: tuple, states: tuple[Tensor, ...],
-                returned: tuple[Tensor, ...] | None = None) -> None:
-    """One step of ``name``'s chain: register its call and hook its state tensors.
+                returned: tuple[Tensor, ...] | None = None) -> int:
+    """One step of ``name``'s chain: register its call and hook its state tensors; returns the call.
 
     ``states`` is ``(h,)`` or ``(h, c)``, each ``(B, H)`` or unbatched ``(H,)``; ``returned``
     the tensors the caller gets (``states`` unless given), which the next step receives.
@@ -49,6 +53,7 @@ def record_step(recorder: Recorder, name: str, kind: str, initial: tuple, states
             state.register_hook(_recording_hook(recorder, key, slot, batch))
             recorder.hooked_states.append(state)
     recorder.end_call(name, call, states if returned is None else returned)
+    return call
 
 
 def _recording_hook(recorder: Recorder, key: LayerKey, slot: int, batch: int):
@@ -80,14 +85,21 @@ def profiled_cell_forward(module: nn.Module, name: str, recorder: Recorder, anch
     unbatched = isinstance(x, Tensor) and x.dim() == 1
     if not isinstance(x, Tensor) or len(args) + len(kwargs) > 2:
         return type(module).forward(module, *args, **kwargs)  # let the cell say what is wrong
-    state = _map(given, lambda part: part.unsqueeze(0)) if unbatched else given  # (1, H)
+    state = _map(given, lambda part: recorder.step_input(part, unbatched))  # (B, H), a view swapped for its base
     batched_x = x.unsqueeze(0) if unbatched else x  # (B, I)
-    if isinstance(module, nn.LSTMCell):
-        output = _lstm_cell_step(module, batched_x, state)
-    else:
-        output = type(module).forward(module, batched_x, state)
-    returned = _map(output, lambda part: part.squeeze(0)) if unbatched else output
-    record_step(recorder, name, type(module).__name__, _as_tuple(given), _as_tuple(output), _as_tuple(returned))
+    step = _lstm_cell_step if isinstance(module, nn.LSTMCell) else type(module).forward
+    output = step(module, batched_x, state)
+    returned = _map(output, lambda part: part.squeeze(0) if unbatched else part.view_as(part))
+    recorder.keep_views(_as_tuple(returned), _as_tuple(output))
+    call = record_step(recorder, name, type(module).__name__, _as_tuple(given), _as_tuple(output),
+                       _as_tuple(returned))
+    if next(iter(module.parameters())).dtype in (torch.float32, torch.float64):
+        parts = StepParts(float64_cell(module, recorder.float64_cells), batched_x.detach(),
+                          None if state is None else tuple(part.detach() for part in _as_tuple(state)), step)
+        for slot, view in enumerate(_as_tuple(returned)):
+            if view.requires_grad:
+                view.register_hook(parts.keeper(slot))  # e_t: the user's uses of s_t alone
+        recorder.keep_step(name, call, parts)
     return returned
 
 

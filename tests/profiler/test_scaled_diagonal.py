@@ -13,6 +13,8 @@ from torch import nn
 import rnngrad
 from rnngrad import profile
 
+from .closed_forms import assert_contraction_closed_form, log10_step_norms
+
 KINDS = {"mingru": (rnngrad.MinGRU, {}), "minlstm": (rnngrad.MinLSTM, {}),
          "lru": (rnngrad.LRU, {"r_min": 0.4, "r_max": 0.9})}
 
@@ -75,12 +77,7 @@ def test_a_contraction_far_below_float64s_range_has_its_closed_form():
     a = 1.0 - float(torch.sigmoid(module.bias_ih_l0.detach()[0].double()))  # in float64, from float32's bias
     v = torch.tensor([3.0, -4.0, 0.0])  # ‖v‖ = 5
     result = profile(module, (torch.randn(steps, 1, 2),), lambda output: (output[0][-1, 0] * v).sum())
-    assert float(result.hidden_grad("")[0].abs().max()) == 0.0  # float32 underflowed long before
-    log10_norm = result.log10_hidden_grad_norm("")[:, 0]
-    lags = torch.arange(steps - 1, -1, -1, dtype=torch.float64)
-    expected = math.log10(5.0) + lags * math.log10(a)
-    assert float((log10_norm - expected).abs().max()) < 1e-9
-    assert float(log10_norm[0]) < -998
+    assert_contraction_closed_form(result, "", steps, a, 5.0)
     unit = result.scaled_hidden_grad("").unit[0, 0]
     # 999 roundings of 3·a^k against exact powers of two for 4·a^k
     assert torch.allclose(unit / unit.abs().max(), v.double() / 4.0, rtol=0, atol=1e-12)
@@ -102,9 +99,7 @@ def test_float32_reports_what_float64_computes_where_float32_reads_zero(kind):
     for layer in range(2):
         zero = single.hidden_grad("", layer)[:, 0].abs().amax(1) == 0
         assert int(zero.sum()) > 20, f"{kind}: the float32 backward should underflow here"
-        grad = double.hidden_grad("", layer)[:, 0]  # (T, H); its norm without squaring into denormals
-        peak = grad.abs().amax(1, keepdim=True)
-        reference = (peak.squeeze(1) * (grad / peak.clamp_min(1e-300)).norm(dim=1)).log10()
+        reference = log10_step_norms(double.hidden_grad("", layer)[:, 0])  # (T,)
         finite = reference > -300  # float64's own floor: below it the reference is denormal or 0
         assert int(finite.sum()) > int((~zero).sum()) and float(reference[finite].min()) < -45
         scaled = single.log10_hidden_grad_norm("", layer)[:, 0]

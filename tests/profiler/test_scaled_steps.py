@@ -4,14 +4,14 @@ below float64's range, and in float32 equal to the float64 model's where float32
 
 from __future__ import annotations
 
-import math
-
 import pytest
 import torch
 from torch import nn
 
 import rnngrad
 from rnngrad.profiler import profile
+
+from .closed_forms import assert_contraction_closed_form, log10_step_norms
 
 CELLS = {
     "nn.RNNCell": lambda: nn.RNNCell(3, 4), "nn.GRUCell": lambda: nn.GRUCell(3, 4),
@@ -92,12 +92,7 @@ def test_a_contraction_far_below_float64s_range_has_its_closed_form():
     w = float(cell.weight_hh.detach()[0, 0])  # float32's 0.1
     v = torch.tensor([3.0, -4.0, 0.0])  # ‖v‖ = 5
     result = profile(Loop(cell), (torch.randn(steps, 1, 2),), lambda output: (output[1][0] * v).sum())
-    assert float(result.hidden_grad("cell")[0].abs().max()) == 0.0  # float32 underflowed long before
-    log10_norm = result.log10_hidden_grad_norm("cell")[:, 0]
-    lags = torch.arange(steps - 1, -1, -1, dtype=torch.float64)
-    expected = math.log10(5.0) + lags * math.log10(w)
-    assert float((log10_norm - expected).abs().max()) < 1e-9
-    assert float(log10_norm[0]) < -998
+    assert_contraction_closed_form(result, "cell", steps, w, 5.0)
 
 
 @pytest.mark.parametrize("kind", ["nn.LSTMCell", "nn.GRUCell"])
@@ -113,9 +108,7 @@ def test_float32_reports_what_float64_computes_where_float32_reads_zero(kind):
     double = profile(Loop(cell.double()), (inputs.double(),), loss)
     zero = single.hidden_grad("cell")[:, 0].abs().amax(1) == 0
     assert int(zero.sum()) > 20, "the float32 backward should underflow here"
-    grad = double.hidden_grad("cell")[:, 0]  # (T, H); its norm without squaring into denormals
-    peak = grad.abs().amax(1, keepdim=True)
-    reference = (peak.squeeze(1) * (grad / peak.clamp_min(1e-300)).norm(dim=1)).log10()
+    reference = log10_step_norms(double.hidden_grad("cell")[:, 0])  # (T,)
     inside = reference > -300  # float64's own floor
     assert int(inside.sum()) > int((~zero).sum()) and float(reference[inside].min()) < -45
     scaled = single.log10_hidden_grad_norm("cell")[:, 0]

@@ -4,7 +4,6 @@ float64's range, and to a float64 model where float32's backward reads 0."""
 
 from __future__ import annotations
 
-import math
 
 import pytest
 import torch
@@ -14,6 +13,8 @@ from torch.nn.utils.rnn import pack_padded_sequence
 import rnngrad
 from rnngrad.errors import InputError
 from rnngrad.profiler import profile
+
+from .closed_forms import assert_contraction_closed_form
 
 MODULES = {"rnn-tanh": lambda **k: nn.RNN(**k), "rnn-relu": lambda **k: nn.RNN(nonlinearity="relu", **k),
            "gru": lambda **k: nn.GRU(**k), "lstm": lambda **k: nn.LSTM(**k)}
@@ -75,13 +76,7 @@ def test_a_contraction_far_below_float64s_range_has_its_closed_form():
     w = float(module.weight_hh_l0.detach()[0, 0])  # float32's 0.1
     v = torch.tensor([3.0, -4.0, 0.0])  # ‖v‖ = 5
     result = profile(module, (torch.randn(steps, 1, 2),), lambda output: (output[0][-1, 0] * v).sum())
-    plain = result.hidden_grad("")
-    assert float(plain[0].abs().max()) == 0.0  # float32 underflowed long before
-    log10_norm = result.log10_hidden_grad_norm("")[:, 0]
-    lags = torch.arange(steps - 1, -1, -1, dtype=torch.float64)
-    expected = math.log10(5.0) + lags * math.log10(w)
-    assert float((log10_norm - expected).abs().max()) < 1e-9
-    assert float(log10_norm[0]) < -998
+    assert_contraction_closed_form(result, "", steps, w, 5.0)
     unit = result.scaled_hidden_grad("").unit[0, 0]
     assert torch.allclose(unit / unit.abs().max(), v.double() / 4.0, rtol=0, atol=1e-15)
 
@@ -167,3 +162,60 @@ def test_the_recursion_uses_the_weights_of_the_pass_not_later_ones():
             parameter.mul_(1.5)
     for layer in range(2):
         assert_close(result.scaled_hidden_grad("", layer).values(), result.hidden_grad("", layer), f"l{layer}")
+
+
+class _Decoder(nn.Module):
+    """A decoder loop: the module called once per step with the state it returned, every
+    step's output used, and the final state too."""
+
+    def __init__(self, module: nn.Module, unbatched: bool = False):
+        super().__init__()
+        self.rnn, self.unbatched = module, unbatched
+
+    def forward(self, inputs):
+        state, outputs = None, []
+        for x in inputs:  # x (B, I), or (1, I) unbatched: one step
+            output, state = self.rnn(x if self.unbatched else x.unsqueeze(0), state)
+            outputs.append(output)
+        final = state[1] if isinstance(state, tuple) else state
+        return torch.cat(outputs).sin().sum() + final.cos().sum()
+
+
+@pytest.mark.parametrize("kind", list(MODULES))
+@pytest.mark.parametrize("layers, unbatched", [(1, False), (2, False), (2, True)])
+def test_a_decoder_chain_of_calls_equals_the_profile_in_float64(kind, layers, unbatched):
+    torch.manual_seed(8)
+    model = _Decoder(MODULES[kind](input_size=3, hidden_size=4, num_layers=layers).double(), unbatched)
+    inputs = torch.randn(9, 1 if unbatched else 2, 3, dtype=torch.float64)
+    result = profile(model, (inputs,), lambda loss: loss)
+    assert result.calls("rnn") == 1 and result.module("rnn").num_calls == 9
+    for layer in range(layers):
+        assert_close(result.scaled_hidden_grad("rnn", layer).values(), result.hidden_grad("rnn", layer), f"h{layer}")
+        if kind == "lstm":
+            assert_close(result.scaled_cell_grad("rnn", layer).values(), result.cell_grad("rnn", layer), f"c{layer}")
+
+
+def test_a_decoder_chain_far_below_float64s_range_has_its_closed_form():
+    """The contraction of the test above, called once per step: 1000 calls of one step each."""
+    steps, hidden = 1000, 3
+    module = nn.RNN(2, hidden)
+    with torch.no_grad():
+        for parameter in module.parameters():
+            parameter.zero_()
+        module.weight_hh_l0.copy_(0.1 * torch.eye(hidden))
+    w = float(module.weight_hh_l0.detach()[0, 0])
+    v = torch.tensor([3.0, -4.0, 0.0])
+
+    class Loop(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = module
+
+        def forward(self, inputs):
+            state = None
+            for x in inputs:
+                output, state = self.rnn(x.unsqueeze(0), state)
+            return output[0, 0]
+
+    result = profile(Loop(), (torch.randn(steps, 1, 2),), lambda output: (output * v).sum())
+    assert_contraction_closed_form(result, "rnn", steps, w, 5.0)

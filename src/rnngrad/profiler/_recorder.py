@@ -19,7 +19,8 @@ from torch import Tensor
 from rnngrad.profiler._chains import Chains
 from rnngrad.profiler._layer_io import LayerKey, LayerSpec
 from rnngrad.profiler._layout import SequenceLayout
-from rnngrad.profiler._scaled import CallRecipe
+from rnngrad.profiler._scaled import CallRecipe, ChainRecipe
+from rnngrad.profiler._scaled_diagonal import DiagonalRecipe
 from rnngrad.profiler._scaled_steps import StepChainRecipe, StepParts
 from rnngrad.profiler.gradient_profile import (
     GradientProfile,
@@ -61,7 +62,7 @@ class Recorder:
         self._grads: dict[LayerKey, list[Tensor | None]] = {}  # [δh, δc]
         self._deferred: dict[LayerKey, Callable[[], tuple[Tensor, Tensor, Tensor]]] = {}
         self._nonfinite: _Mark | None = None
-        self._recipes: dict[tuple[str, int], CallRecipe] = {}  # (module, call) → log-scaled recursion
+        self._recipes: dict[tuple[str, int], CallRecipe | DiagonalRecipe] = {}  # (module, call) → log-scaled recursion
         self.cell_copies: dict = {}  # id(module) → a copy with this pass's weights, for the recipes
         self.hooked_states: list[Tensor] = []  # every state tensor whose gradient a hook records
         self.float64_cells: dict = {}  # id(cell) → a float64 copy of it, for the steps' recipes
@@ -110,6 +111,14 @@ class Recorder:
             return kept[1]
         return state.unsqueeze(0) if unbatched else state
 
+    def passed_back(self, state: Tensor) -> Tensor:
+        """For a sequence module's hx: a new view, shaped alike, of the state behind a view this
+        pass handed out (so the call's use bypasses the caller's view); else the tensor itself."""
+        kept = self._views.get(id(state))
+        if kept is not None and kept[0] is state:
+            return kept[1].view_as(state)
+        return state
+
     def keep_step(self, name: str, call: int, parts: StepParts) -> None:
         """What one step of a cell loop gives the log-scaled recursion (``_scaled_steps``)."""
         self._steps[(name, call)] = parts
@@ -151,6 +160,10 @@ class Recorder:
         record = ModuleRecord(name, first.kind, first.num_layers, first.num_directions, lengths,
                               call=chain, num_calls=len(calls), valid=valid)
         recipe = self._recipes.get((name, calls[0][0])) if len(calls) == 1 else None
+        chained = [self._recipes.get((name, index)) for index, _ in calls]
+        if (recipe is None and len(calls) > 1 and all(isinstance(part, CallRecipe) for part in chained)
+                and first.num_directions == 1 and all(call.layout.full for _, call in calls)):
+            recipe = ChainRecipe(chained)
         if recipe is None and all((name, index) in self._steps for index, _ in calls):
             widths = (first.hidden_shape[2],) + (() if first.cell_shape is None else (first.cell_shape[2],))
             recipe = StepChainRecipe([self._steps[(name, index)] for index, _ in calls], widths)

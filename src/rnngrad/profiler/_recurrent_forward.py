@@ -71,7 +71,7 @@ def profiled_forward(module: nn.RNNBase, name: str, recorder: Recorder, anchor: 
             f"inputs: expected at least one time step and one sequence for {name or type(module).__name__!r}, "
             f"got {steps} steps and {batch} sequences: there is no gradient through time to profile"
         )
-    h0, c0 = _initial_states(module, hx, batched, batch, x)
+    h0, c0 = _initial_states(module, _passed_back(recorder, hx), batched, batch, x)
     module.check_forward_args(checked_input, (h0, c0) if c0 is not None else h0, batch_sizes)
 
     layout = SequenceLayout(steps, batch, lengths, x.device)
@@ -115,15 +115,15 @@ def profiled_forward(module: nn.RNNBase, name: str, recorder: Recorder, anchor: 
                 recipe.masks[layer] = mask
 
     h_n = torch.stack(final_h)  # (L·D, B, H_out)
-    if recipe is not None:
-        _keep_gradients(recipe, layer_input, h_n, None, None)
     if packed:
         output = order.as_packed_sequence(layer_input)
     else:
         output = layer_input.transpose(0, 1) if module.batch_first else layer_input
         if not batched:
             output = layer_input.squeeze(1)  # (T, H_out·D)
-            h_n = h_n.squeeze(1)
+    (h_n,) = _handed_out(recorder, (h_n,), batched)
+    if recipe is not None:
+        _keep_gradients(recipe, layer_input, h_n, None, None, batched)
     recorder.end_call(name, call, (h_n,))
     return output, h_n
 
@@ -165,15 +165,16 @@ def _lstm_forward(module, name, call, recorder, weight_grads, input, x, h0, c0, 
             if recipe is not None:
                 recipe.masks[layer] = _padded(mask, order)
     h_n, c_n = torch.cat(final_h), torch.cat(final_c)  # (L·D, B, P), (L·D, B, H)
-    if recipe is not None:
-        _keep_gradients(recipe, layer_input, h_n, c_n, order)
     if order is not None:
         packed = order.packed
         output = PackedSequence(layer_input, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices)
     else:
         output = layer_input.transpose(0, 1) if module.batch_first else layer_input
         if not batched:
-            output, h_n, c_n = layer_input.squeeze(1), h_n.squeeze(1), c_n.squeeze(1)
+            output = layer_input.squeeze(1)
+    h_n, c_n = _handed_out(recorder, (h_n, c_n), batched)
+    if recipe is not None:
+        _keep_gradients(recipe, layer_input, h_n, c_n, order, batched)
     recorder.end_call(name, call, (h_n, c_n))
     return output, (h_n, c_n)
 
@@ -213,9 +214,35 @@ def _padded(sequence: Tensor, order: PackedOrder | None) -> Tensor:
 
 
 def _keep_gradients(recipe: CallRecipe, output: Tensor, h_n: Tensor, c_n: Tensor | None,
-                    order: PackedOrder | None) -> None:
-    """Hooks that hand the recipe ∂L/∂output (time-major), ∂L/∂h_n and ∂L/∂c_n."""
+                    order: PackedOrder | None, batched: bool) -> None:
+    """Hooks that hand the recipe ∂L/∂output (time-major), and ∂L/∂h_n and ∂L/∂c_n at the views
+    the caller got (what the caller computed from them alone; (L·D, B, ·))."""
     for name, tensor in (("output", output), ("h_n", h_n), ("c_n", c_n)):
         if tensor is not None and tensor.requires_grad:
-            unpack = order.unpack if name == "output" and order is not None else None
-            tensor.register_hook(recipe.keeper(name, unpack))
+            if name == "output":
+                transform = order.unpack if order is not None else None
+            else:
+                transform = None if batched else _batch_of_one
+            tensor.register_hook(recipe.keeper(name, transform))
+
+
+def _batch_of_one(grad: Tensor) -> Tensor:
+    return grad.unsqueeze(1)  # (L·D, H) → (L·D, 1, H)
+
+
+def _handed_out(recorder: Recorder, states: tuple[Tensor, ...], batched: bool) -> tuple[Tensor, ...]:
+    """Views of the final states for the caller (without the batch axis for an unbatched call):
+    passed back as a later call's hx, they are swapped for new views of the states themselves
+    (:func:`_passed_back`), so a hook on a view sees only what the caller computed from it."""
+    views = tuple(state.view_as(state) if batched else state.squeeze(1) for state in states)
+    recorder.keep_views(views, states)
+    return views
+
+
+def _passed_back(recorder: Recorder, hx):
+    """``hx`` with each view this pass handed out replaced by a new view of its state."""
+    if hx is None:
+        return None
+    if isinstance(hx, (tuple, list)):
+        return tuple(recorder.passed_back(part) for part in hx)
+    return recorder.passed_back(hx)

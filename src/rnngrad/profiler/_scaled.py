@@ -136,20 +136,25 @@ class CallRecipe:
         """(layer, direction) → (δh_t, δc_t or None) as :class:`Scaled`, time order."""
         if self._result is None:
             with torch.no_grad():
-                self._result = self._run()
+                self._result = self.run({})[0]
         return self._result
 
-    def _run(self) -> dict[tuple[int, int], tuple[Scaled, Scaled | None]]:
-        result = {}
+    def run(self, later: dict[tuple[int, int], tuple[Tensor, Tensor]]):
+        """(2)–(5) for every layer and direction, with ``later`` (layer, direction) → the scaled
+        gradient ``(B, S)``, ``(B,)`` that a later call of a chain sends back to this call's final
+        state (unpacked, one direction). Returns the result of :meth:`scaled` and the same for
+        this call's initial states: J_1^T δs_1, for the call before it."""
+        result, initial = {}, {}
         above: list[tuple[Tensor, Tensor]] | None = None  # δx of the layer above, per direction, time order
         for layer in reversed(range(self.num_layers)):
             direct = self._direct_from_above(layer, above)  # (T, B, D·H) pair, time order
             above = []
             for direction in range(self.num_directions):
-                hidden, cell, inputs = self._layer(layer, direction, direct)
+                hidden, cell, inputs, first = self._layer(layer, direction, direct, later.get((layer, direction)))
                 result[(layer, direction)] = (hidden, cell)
+                initial[(layer, direction)] = first
                 above.append(inputs)
-        return result
+        return result, initial
 
     def _direct_from_above(self, layer: int, above) -> tuple[Tensor, Tensor]:
         """e of (4) before the final states: the output gradient (top), else the layer above's δx."""
@@ -168,8 +173,9 @@ class CallRecipe:
             total = _normalised(total[0] * mask.to(torch.float64), total[1])
         return total
 
-    def _layer(self, layer: int, direction: int, direct: tuple[Tensor, Tensor]):
-        """(2) and (3) for one layer and direction: (δh, δc, δx) in time order."""
+    def _layer(self, layer: int, direction: int, direct: tuple[Tensor, Tensor], later):
+        """(2) and (3) for one layer and direction: (δh, δc, δx) in time order, and the scaled
+        gradient at the initial state."""
         tensors = self.layers[(layer, direction)]
         cell = tensors.cell().to(torch.float64)
         layout, reverse = self.layout, direction == 1
@@ -186,18 +192,22 @@ class CallRecipe:
             finals = torch.zeros_like(unit)
             layout.add_at_final_states(finals, final)
             unit, scale = _sum((unit, scale), _raw(finals))
+        if later is not None:  # a chain's next call: at the last step (unpacked, scan order = time order)
+            sent_unit, sent_scale = torch.zeros_like(unit), torch.full_like(scale, -torch.inf)
+            sent_unit[-1], sent_scale[-1] = later
+            unit, scale = _sum((unit, scale), (sent_unit, sent_scale))
         inputs = layout.scan_order(tensors.inputs.to(torch.float64), reverse)  # (T, B, F)
         previous, slopes = self._previous_states(cell, tensors, inputs, reverse, layout)  # s_{t−1} (T, B, S)
         padding = layout.padding()
         valid = None if padding is None else ~padding.squeeze(2)  # (T, B), the same in scan order
-        states, input_grads = _reverse(cell, inputs, previous, (unit, scale), valid)
+        states, input_grads, first = _reverse(cell, inputs, previous, (unit, scale), valid)
         hidden = _time_order(layout, reverse, states[0][..., :H], states[1])
         cell_grad = None
         if is_lstm:  # (5): the total dL/dc_t also runs through h_t = o_t tanh(c_t)
             cell_unit = states[0][..., H:] + states[0][..., :H] * slopes
             cell_grad = _time_order(layout, reverse, *_normalised(cell_unit, states[1]))
         input_grad = _time_order(layout, reverse, *input_grads)
-        return hidden, cell_grad, (input_grad.unit, input_grad.log2_scale)
+        return hidden, cell_grad, (input_grad.unit, input_grad.log2_scale), first
 
     def _final_state_grad(self, layer: int, direction: int, is_lstm: bool, like: Tensor) -> Tensor | None:
         """∂L/∂s_n of one layer and direction ``(B, S)`` (h_n, and c_n for the LSTM), or None."""
@@ -234,8 +244,9 @@ def _time_order(layout: SequenceLayout, reverse: bool, unit: Tensor, scale: Tens
 
 
 def _reverse(cell: RecurrentCell, inputs: Tensor, previous: Tensor, direct: tuple[Tensor, Tensor],
-             valid: Tensor | None) -> tuple[tuple[Tensor, Tensor], tuple[Tensor, Tensor]]:
-    """(2) and (3) in scan order: δs ``(T, B, S)`` and δx ``(T, B, F)``, each with ``(T, B)`` scales."""
+             valid: Tensor | None):
+    """(2) and (3) in scan order: δs ``(T, B, S)`` and δx ``(T, B, F)``, each with ``(T, B)`` scales,
+    and J_1^T δs_1 ``(B, S)``, ``(B,)``: the gradient at the initial state."""
     unit, scale = direct
     steps = inputs.shape[0]
     state_unit, state_scale = torch.zeros_like(unit), torch.empty_like(scale)
@@ -254,4 +265,34 @@ def _reverse(cell: RecurrentCell, inputs: Tensor, previous: Tensor, direct: tupl
             grad_x, grad_s = torch.autograd.grad(nxt, (x, s), u)
         carry = _normalised(grad_s, k)
         input_unit[t], input_scale[t] = _normalised(grad_x, k)  # (3)
-    return (state_unit, state_scale), (input_unit, input_scale)
+    return (state_unit, state_scale), (input_unit, input_scale), carry
+
+
+@dataclass
+class ChainRecipe:
+    """(2)–(5) over a chain of calls of one module (a decoder calling its ``nn.GRU`` once per
+    step): from the last call back, each call's initial-state gradient J_1^T δs_1 is sent to the
+    final state of the call before it, which read only the caller's own use of its h_n (and c_n)
+    from the pass. Unpacked, one-directional calls."""
+
+    calls: list[CallRecipe]
+    _result: dict[tuple[int, int], tuple[Scaled, Scaled | None]] | None = None
+
+    def scaled(self) -> dict[tuple[int, int], tuple[Scaled, Scaled | None]]:
+        """(layer, direction) → (δh_t, δc_t or None) over the chain's steps, time order."""
+        if self._result is None:
+            with torch.no_grad():
+                parts, later = [], {}
+                for call in reversed(self.calls):
+                    result, later = call.run(later)
+                    parts.append(result)
+                parts.reverse()
+                self._result = {key: (_concatenated([part[key][0] for part in parts]),
+                                      None if parts[0][key][1] is None else
+                                      _concatenated([part[key][1] for part in parts]))
+                                for key in parts[0]}
+        return self._result
+
+
+def _concatenated(pieces: list[Scaled]) -> Scaled:
+    return Scaled(torch.cat([piece.unit for piece in pieces]), torch.cat([piece.log2_scale for piece in pieces]))

@@ -82,7 +82,7 @@ def test_accumulate_grad_fills_the_same_grads_as_a_plain_backward(kind):
         torch.testing.assert_close(parameter.grad, plain[name], rtol=1e-12, atol=1e-14, msg=name)
 
 
-VIEWS = {"aten::detach", "aten::alias", "aten::view", "aten::as_strided", "aten::t", "aten::transpose",
+VIEWS = {"aten::detach", "aten::alias", "aten::view", "aten::view_as", "aten::as_strided", "aten::t", "aten::transpose",
          "aten::unsqueeze", "aten::squeeze", "aten::select", "aten::slice", "aten::expand", "aten::narrow",
          "aten::unbind", "aten::split", "aten::chunk", "aten::_reshape_alias", "aten::reshape"}  # no data moved
 

@@ -122,23 +122,28 @@ def test_the_recursion_uses_the_weights_of_the_pass_not_later_ones():
     assert module.layer_cell(0).weight_ih is module.weight_ih_l0  # the module's own cells untouched
 
 
-def test_a_chain_of_calls_keeps_the_recorded_norms():
-    """Two calls chained (the second starts where the first ended): no log-scaled recursion over
-    the chain, and the summaries read the recorded gradient, as for cell loops."""
-    module = make("mingru", seed=8)
+@pytest.mark.parametrize("kind", sorted(KINDS))
+@pytest.mark.parametrize("unbatched", [False, True])
+def test_a_chain_of_calls_one_step_each_equals_the_profile(kind, unbatched):
+    """A decoder loop: the module called once per step with the h_n it returned; each call's
+    initial-state gradient is sent back to the call before (``ChainRecipe``)."""
+    module = make(kind, 2, seed=8)
 
-    class TwoHalves(nn.Module):
+    class Decoder(nn.Module):
         def __init__(self):
             super().__init__()
             self.rnn = module
 
-        def forward(self, x):
-            first, h = self.rnn(x[:5])
-            second, _ = self.rnn(x[5:], h)
-            return second[-1]
+        def forward(self, inputs):
+            h, outputs = None, []
+            for x in inputs:  # (B, I), or (1, I) unbatched: one step
+                output, h = self.rnn(x if unbatched else x.unsqueeze(0), h)
+                outputs.append(output)
+            return torch.cat(outputs), h
 
-    result = profile(TwoHalves(), (torch.randn(10, 2, 3, dtype=torch.float64),), lambda out: out.sum())
-    assert result.calls("rnn") == 1
-    with pytest.raises(rnngrad.errors.InputError, match="expected a chain of one call"):
-        result.scaled_hidden_grad("rnn")
-    assert torch.equal(result.log10_hidden_grad_norm("rnn"), result.hidden_grad_norm("rnn").log10())
+    inputs = torch.randn(10, 1 if unbatched else 2, 3, dtype=torch.float64)
+    result = profile(Decoder(), (inputs,), loss_on_output_and_state)
+    assert result.calls("rnn") == 1 and result.module("rnn").num_calls == 10
+    for layer in range(2):
+        assert_close(result.scaled_hidden_grad("rnn", layer).values(), result.hidden_grad("rnn", layer),
+                     f"{kind} layer {layer}")

@@ -11,7 +11,9 @@ whose backward computes the total gradient δ_t = ∂L/∂h^{(k)}_t (through tim
 layers above) as its own intermediate: δ_t = g_t + ā_{t+1} ⊙ δ_{t+1}. So the profiled forward
 is the module's forward with each layer's scan replaced by one that hands δ to the recorder; the
 values, and the work, are those of the module's own forward and backward. What the log-scaled
-gradients need (``_scaled_diagonal``) is kept by reference, with a float64 copy of the weights.
+gradients need (``_scaled_diagonal``) is kept by reference, with a float64 copy of the weights;
+the caller gets views of the output and h_n (a view passed back as h0 is swapped for its state),
+so hooks on the views read the caller's own uses apart from a chain's next call.
 """
 
 from __future__ import annotations
@@ -32,7 +34,6 @@ def profiled_diagonal_forward(module, name: str, recorder: Recorder, anchor: Ten
     ``weight_grads`` is accepted for the profiler's common signature: the parameters' gradients
     come from the scans' ordinary backward either way."""
     calls: list[int] = []
-    recipe = DiagonalRecipe(float64_snapshot(module), input, None, False)  # inputs and starts set below
 
     def recording_scan(layer: int):
         def record(delta: Tensor) -> None:  # δ_t of layer k, (T, B, H), time order
@@ -45,20 +46,22 @@ def profiled_diagonal_forward(module, name: str, recorder: Recorder, anchor: Ten
                     name, type(module).__name__, module.num_layers, 1,
                     SequenceLayout(steps, batch, None, b.device), module.hidden_size, None,
                     module.state_dtype, b.device, () if h0 is None else (h0,)))
-            states = recorded_linear_scan(a, b, start, record, anchor)
-            if layer == module.num_layers - 1 and states.requires_grad:
-                states.register_hook(recipe.keeper("top"))  # the scan's whole incoming gradient
-            return states
+            return recorded_linear_scan(a, b, start, record, anchor)
 
         return scan
 
-    output, h_n = module.run_layers(input, h0, recording_scan)
+    fed = None if h0 is None else recorder.passed_back(h0)  # a view handed out before: its state
+    snapshot = float64_snapshot(module)
+    output, h_n = module.run_layers(input, fed, recording_scan)
     x, unbatched = module._time_major_input(input)  # checked by run_layers: views, no copies
-    starts = module._checked_h0(h0, x.shape[1], unbatched)
-    recipe.inputs, recipe.unbatched = x.detach(), unbatched
-    recipe.starts = None if starts is None else starts.detach()
-    if h_n.requires_grad:
-        h_n.register_hook(recipe.keeper("h_n"))
+    starts = module._checked_h0(fed, x.shape[1], unbatched)
+    recipe = DiagonalRecipe(snapshot, x.detach(), None if starts is None else starts.detach(), unbatched,
+                            module.batch_first)
+    views = (output.view_as(output), h_n.view_as(h_n))  # the caller's; hooks there see its uses alone
+    recorder.keep_views(views[1:], (h_n,))
+    for key, view in zip(("output", "h_n"), views):
+        if view.requires_grad:
+            view.register_hook(recipe.keeper(key))
     recorder.keep_recipe(name, calls[0], recipe)
-    recorder.end_call(name, calls[0], (h_n,))
-    return output, h_n
+    recorder.end_call(name, calls[0], views[1:])
+    return views

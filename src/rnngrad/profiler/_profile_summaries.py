@@ -63,10 +63,9 @@ class ProfileSummaries:
 
         Available for a chain of one call of a ``torch.nn.RNN``, ``LSTM`` (without proj_size)
         or ``GRU`` in float32 or float64, or of an ``rnngrad.MinGRU``, ``MinLSTM`` or ``LRU``
-        (complex128 for the LRU), for a chain of unpacked one-directional calls of torch's three,
+        (complex128 for the LRU), for a chain of unpacked one-directional calls of any of these,
         and for a loop over a cell (torch's or rnngrad's); else (a ``track`` chain, a packed or
-        bidirectional chain, a chain of diagonal-module calls) an
-        :class:`~rnngrad.errors.InputError` says why.
+        bidirectional chain) an :class:`~rnngrad.errors.InputError` says why.
         """
         return self._scaled_pair(name, layer, direction, call)[0]
 
@@ -107,7 +106,7 @@ class ProfileSummaries:
             raise InputError(
                 "name: expected a chain of one call of a torch.nn RNN, LSTM (without proj_size) or GRU, "
                 "profiled in float32 or float64, or of an rnngrad MinGRU, MinLSTM or LRU, an unpacked "
-                "one-directional chain of torch's, or a loop over a cell, for log-scaled gradients; "
+                "one-directional chain of their calls, or a loop over a cell, for log-scaled gradients; "
                 f"got {self._kind(name, call)}"
             )
         return source()

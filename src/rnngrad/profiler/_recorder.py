@@ -161,7 +161,8 @@ class Recorder:
                               call=chain, num_calls=len(calls), valid=valid)
         recipe = self._recipes.get((name, calls[0][0])) if len(calls) == 1 else None
         chained = [self._recipes.get((name, index)) for index, _ in calls]
-        if (recipe is None and len(calls) > 1 and all(isinstance(part, CallRecipe) for part in chained)
+        if (recipe is None and len(calls) > 1 and isinstance(chained[0], (CallRecipe, DiagonalRecipe))
+                and all(type(part) is type(chained[0]) for part in chained)
                 and first.num_directions == 1 and all(call.layout.full for _, call in calls)):
             recipe = ChainRecipe(chained)
         if recipe is None and all((name, index) in self._steps for index, _ in calls):

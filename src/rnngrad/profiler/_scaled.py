@@ -273,9 +273,10 @@ class ChainRecipe:
     """(2)–(5) over a chain of calls of one module (a decoder calling its ``nn.GRU`` once per
     step): from the last call back, each call's initial-state gradient J_1^T δs_1 is sent to the
     final state of the call before it, which read only the caller's own use of its h_n (and c_n)
-    from the pass. Unpacked, one-directional calls."""
+    from the pass. Unpacked, one-directional calls; each a :class:`CallRecipe`, or a
+    ``DiagonalRecipe`` (``_scaled_diagonal``) with the same ``run``."""
 
-    calls: list[CallRecipe]
+    calls: list
     _result: dict[tuple[int, int], tuple[Scaled, Scaled | None]] | None = None
 
     def scaled(self) -> dict[tuple[int, int], tuple[Scaled, Scaled | None]]:

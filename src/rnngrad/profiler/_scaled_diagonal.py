@@ -44,23 +44,29 @@ def float64_snapshot(module):
 @dataclass
 class DiagonalRecipe:
     """What (1)–(3) need for one call: the module's float64 snapshot, its time-major input
-    ``(T, B, I)`` and initial states ``(L, B, H)`` (or None), whether the call was unbatched,
-    and the gradients hooks hand in during the backward: at the top layer's states (the whole
-    e^{(L−1)} of (2), ∂L/∂h_n included) and at h_n (for the layers below)."""
+    ``(T, B, I)`` and initial states ``(L, B, H)`` (or None), the call's layout, and the
+    gradients hooks hand in during the backward at the output and h_n the caller got (views, so
+    what the caller computed from them alone; a later call of a chain is sent back apart)."""
 
     snapshot: object
     inputs: Tensor
     starts: Tensor | None
     unbatched: bool
-    grads: dict[str, Tensor] = field(default_factory=dict)  # "top" (T, B, H) time-major, "h_n" (L, B, H)
+    batch_first: bool
+    grads: dict[str, Tensor] = field(default_factory=dict)  # "output" (T, B, H) time-major, "h_n" (L, B, H)
     _result: dict[tuple[int, int], tuple[Scaled, None]] | None = None
 
     def keeper(self, name: str):
-        """A tensor hook that keeps ∂L/∂``name``: "top", the top layer's states (T, B, H), or "h_n"."""
+        """A tensor hook that keeps ∂L/∂``name`` ("output" or "h_n") time-major and batched."""
         def keep(grad: Tensor | None) -> None:
-            if grad is not None:
-                grad = grad.detach()
-                self.grads[name] = grad.unsqueeze(1) if name == "h_n" and self.unbatched else grad
+            if grad is None:
+                return
+            grad = grad.detach()
+            if self.unbatched:
+                grad = grad.unsqueeze(1)
+            elif name == "output" and self.batch_first:
+                grad = grad.transpose(0, 1)
+            self.grads[name] = grad
 
         return keep
 
@@ -68,10 +74,13 @@ class DiagonalRecipe:
         """(layer, 0) → (δh_t as :class:`Scaled`, None), time order."""
         if self._result is None:
             with torch.no_grad():
-                self._result = self._run()
+                self._result = self.run({})[0]
         return self._result
 
-    def _run(self) -> dict[tuple[int, int], tuple[Scaled, None]]:
+    def run(self, later: dict[tuple[int, int], tuple[Tensor, Tensor]]):
+        """(1)–(3) with ``later`` (layer, 0) → the scaled gradient ``(B, H)``, ``(B,)`` a later call
+        of a chain sends to this call's final state; returns the result of :meth:`scaled` and
+        the scaled gradient at each layer's initial state, ā_1 ⊙ δ_1, for the call before."""
         module = self.snapshot
         layer_inputs, states = [], []  # x^{(k)} (T, B, I_k) and h^{(k)} (T, B, H), float64
         x = self.inputs.to(torch.float64)
@@ -81,32 +90,37 @@ class DiagonalRecipe:
             layer_inputs.append(x)
             states.append(h)
             x = module.layer_output(h)
-        top = self.grads.get("top")
-        direct = _raw(states[-1].new_zeros(states[-1].shape) if top is None else top.to(states[-1].dtype))
-        result = {}
+        output = self.grads.get("output")
+        direct = _raw(x.new_zeros(x.shape) if output is None else output.to(torch.float64))  # e^{(L−1)}, real
+        result, initial = {}, {}
         for layer in reversed(range(module.num_layers)):
             h = states[layer]
-            hidden = self._reverse(layer, layer_inputs[layer], h, direct)
-            result[(layer, 0)] = (hidden, None)
+            hidden, first = self._reverse(layer, layer_inputs[layer], h, direct, later.get((layer, 0)))
+            result[(layer, 0)], initial[(layer, 0)] = (hidden, None), first
             if layer > 0:
                 direct = self._input_grad(layer, layer_inputs[layer], h, hidden)
-        return result
+        return result, initial
 
-    def _reverse(self, layer: int, x: Tensor, h: Tensor, direct: tuple[Tensor, Tensor]) -> Scaled:
-        """(2) for one layer from its input x ``(T, B, I)`` and states h ``(T, B, H)``: δ, time order."""
+    def _reverse(self, layer: int, x: Tensor, h: Tensor, direct: tuple[Tensor, Tensor], later):
+        """(2) for one layer from its input x ``(T, B, I)`` and states h ``(T, B, H)``: δ in time
+        order, and ā_1 ⊙ δ_1 (the gradient at the initial state)."""
         a = self.snapshot.layer_cell(layer).coefficients(x)[0]  # (T, B, H)
         a_bar = a.conj().expand(h.shape)
-        unit, scale = direct[0].to(h.dtype), direct[1]  # e_t (the gradient of Re h below the top)
-        if layer < self.snapshot.num_layers - 1 and "h_n" in self.grads:  # the top's is in "top"
+        unit, scale = direct[0].to(h.dtype), direct[1]  # e_t, the real gradient of Re h as h's dtype
+        if "h_n" in self.grads:
             final = torch.zeros_like(unit)
             final[-1] = self.grads["h_n"][layer].to(h.dtype)
             unit, scale = _sum((unit, scale), _raw(final))
+        if later is not None:  # what the chain's next call sends back to h_n
+            sent_unit, sent_scale = torch.zeros_like(unit), torch.full_like(scale, -torch.inf)
+            sent_unit[-1], sent_scale[-1] = later
+            unit, scale = _sum((unit, scale), (sent_unit, sent_scale))
         units, scales = torch.empty_like(unit), torch.empty_like(scale)
         carry = (torch.zeros_like(unit[0]), torch.full_like(scale[0], -torch.inf))
         for t in range(h.shape[0] - 1, -1, -1):
             units[t], scales[t] = _sum((unit[t], scale[t]), carry)  # (2)
             carry = _normalised(a_bar[t] * units[t], scales[t])  # ā_t ⊙ δ_t, for δ_{t−1}
-        return Scaled(units, scales)
+        return Scaled(units, scales), carry
 
     def _input_grad(self, layer: int, x: Tensor, h: Tensor, hidden: Scaled) -> tuple[Tensor, Tensor]:
         """(3): e^{(k−1)} as a scaled pair ``(T, B, H)``, from δ^{(k)}'s unit tensor."""

@@ -135,3 +135,36 @@ def test_the_user_gets_views_with_the_cells_values_and_the_recursion_keeps_the_p
             parameter.mul_(1.5)
     assert_close(result.scaled_hidden_grad("cell").values(), result.hidden_grad("cell"), "h")
     assert_close(result.scaled_cell_grad("cell").values(), result.cell_grad("cell"), "c")
+
+
+def test_an_encoder_cells_state_handed_to_a_decoder_cell_and_a_state_continued_twice():
+    """The direct gradient of a step is everything outside its own chain: an encoder's last state
+    used by a decoder cell, and a second continuation from one state (a new chain), count for the
+    chain they leave; both chains still equal the profile."""
+    torch.manual_seed(5)
+
+    class Seq2Seq(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder, self.decoder = nn.GRUCell(3, 4).double(), nn.LSTMCell(3, 4).double()
+
+        def forward(self, source, target):
+            h = None
+            for x in source:
+                h = self.encoder(x, h)
+            state = (h, torch.zeros_like(h))
+            outputs = []
+            for x in target:
+                state = self.decoder(x, state)
+                outputs.append(state[0])
+            first = self.decoder(target[0], state)  # continues the chain
+            second = self.decoder(target[1], state)  # from the same state again: a new chain
+            return torch.stack(outputs).sin().sum() + first[0].cos().sum() + second[0].sum()
+
+    source, target = (torch.randn(6, 2, 3, dtype=torch.float64) for _ in range(2))
+    result = profile(Seq2Seq(), (source, target), lambda loss: loss)
+    assert result.calls("encoder") == 1 and result.calls("decoder") == 2
+    for name in ("encoder", "decoder"):
+        for chain in range(result.calls(name)):
+            assert_close(result.scaled_hidden_grad(name, call=chain).values(), result.hidden_grad(name, call=chain),
+                         f"{name} chain {chain}")

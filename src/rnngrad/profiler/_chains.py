@@ -51,6 +51,10 @@ class Chains:
         offset, chain.steps = chain.steps, chain.steps + steps
         return index, offset
 
+    def continues(self, name: str, initial: tuple[Tensor | None, ...]) -> bool:
+        """True when a call receiving ``initial`` would continue one of ``name``'s chains."""
+        return self._continued(self._chains.get(name, []), initial) is not None
+
     def close(self, name: str, chain: int, final: tuple[Tensor, ...]) -> None:
         """Record the state chain ``chain`` of ``name`` ended with."""
         self._chains[name][chain].final = final

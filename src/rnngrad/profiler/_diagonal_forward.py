@@ -50,7 +50,8 @@ def profiled_diagonal_forward(module, name: str, recorder: Recorder, anchor: Ten
 
         return scan
 
-    fed = None if h0 is None else recorder.passed_back(h0)  # a view handed out before: its state
+    behind = None if h0 is None else recorder.states_behind(name, (h0,))  # its chain's view: the state
+    fed = h0 if behind is None else behind[0].view_as(h0)
     snapshot = float64_snapshot(module)
     output, h_n = module.run_layers(input, fed, recording_scan)
     x, unbatched = module._time_major_input(input)  # checked by run_layers: views, no copies
@@ -58,7 +59,7 @@ def profiled_diagonal_forward(module, name: str, recorder: Recorder, anchor: Ten
     recipe = DiagonalRecipe(snapshot, x.detach(), None if starts is None else starts.detach(), unbatched,
                             module.batch_first)
     views = (output.view_as(output), h_n.view_as(h_n))  # the caller's; hooks there see its uses alone
-    recorder.keep_views(views[1:], (h_n,))
+    recorder.keep_views(name, views[1:], (h_n,))
     for key, view in zip(("output", "h_n"), views):
         if view.requires_grad:
             view.register_hook(recipe.keeper(key))

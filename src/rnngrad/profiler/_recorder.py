@@ -66,7 +66,7 @@ class Recorder:
         self.cell_copies: dict = {}  # id(module) → a copy with this pass's weights, for the recipes
         self.hooked_states: list[Tensor] = []  # every state tensor whose gradient a hook records
         self.float64_cells: dict = {}  # id(cell) → a float64 copy of it, for the steps' recipes
-        self._views: dict[int, tuple[Tensor, Tensor]] = {}  # id(view handed out) → (view, the state itself)
+        self._views: dict[int, tuple[Tensor, Tensor, str]] = {}  # id(view) → (view, its state, the module's name)
         self._steps: dict[tuple[str, int], StepParts] = {}  # (module, call) → one step's parts
 
     @property
@@ -98,26 +98,22 @@ class Recorder:
         """What the log-scaled gradients of one call need (``_scaled``)."""
         self._recipes[(name, call)] = recipe
 
-    def keep_views(self, views: tuple[Tensor, ...], states: tuple[Tensor, ...]) -> None:
-        """The views of a step's states that the caller got: passed back, they mean the states."""
+    def keep_views(self, name: str, views: tuple[Tensor, ...], states: tuple[Tensor, ...]) -> None:
+        """The views of module ``name``'s final states that its caller got: passed back to the
+        same module to continue its chain, they mean the states themselves."""
         for view, state in zip(views, states):
-            self._views[id(view)] = (view, state)
+            self._views[id(view)] = (view, state, name)
 
-    def step_input(self, state: Tensor, unbatched: bool) -> Tensor:
-        """The state a step computes from, for a tensor its caller passes: the base of a view this
-        pass handed out, else the tensor itself (batched)."""
-        kept = self._views.get(id(state))
-        if kept is not None and kept[0] is state:
-            return kept[1]
-        return state.unsqueeze(0) if unbatched else state
-
-    def passed_back(self, state: Tensor) -> Tensor:
-        """For a sequence module's hx: a new view, shaped alike, of the state behind a view this
-        pass handed out (so the call's use bypasses the caller's view); else the tensor itself."""
-        kept = self._views.get(id(state))
-        if kept is not None and kept[0] is state:
-            return kept[1].view_as(state)
-        return state
+    def states_behind(self, name: str, given: tuple[Tensor, ...]) -> tuple[Tensor, ...] | None:
+        """For the state a call of ``name`` receives: the states behind the views it is, when the
+        call continues one of ``name``'s chains (so its use bypasses the caller's views); else
+        None (a new chain, or another module's state: the use stays the caller's)."""
+        if not given or not self.chains.continues(name, given):
+            return None
+        kept = [self._views.get(id(part)) for part in given]
+        if any(entry is None or entry[0] is not part or entry[2] != name for entry, part in zip(kept, given)):
+            return None
+        return tuple(entry[1] for entry in kept)
 
     def keep_step(self, name: str, call: int, parts: StepParts) -> None:
         """What one step of a cell loop gives the log-scaled recursion (``_scaled_steps``)."""

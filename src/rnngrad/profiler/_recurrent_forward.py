@@ -71,7 +71,7 @@ def profiled_forward(module: nn.RNNBase, name: str, recorder: Recorder, anchor: 
             f"inputs: expected at least one time step and one sequence for {name or type(module).__name__!r}, "
             f"got {steps} steps and {batch} sequences: there is no gradient through time to profile"
         )
-    h0, c0 = _initial_states(module, _passed_back(recorder, hx), batched, batch, x)
+    h0, c0 = _initial_states(module, _passed_back(recorder, name, hx), batched, batch, x)
     module.check_forward_args(checked_input, (h0, c0) if c0 is not None else h0, batch_sizes)
 
     layout = SequenceLayout(steps, batch, lengths, x.device)
@@ -121,7 +121,7 @@ def profiled_forward(module: nn.RNNBase, name: str, recorder: Recorder, anchor: 
         output = layer_input.transpose(0, 1) if module.batch_first else layer_input
         if not batched:
             output = layer_input.squeeze(1)  # (T, H_out·D)
-    (h_n,) = _handed_out(recorder, (h_n,), batched)
+    (h_n,) = _handed_out(recorder, name, (h_n,), batched)
     if recipe is not None:
         _keep_gradients(recipe, layer_input, h_n, None, None, batched)
     recorder.end_call(name, call, (h_n,))
@@ -172,7 +172,7 @@ def _lstm_forward(module, name, call, recorder, weight_grads, input, x, h0, c0, 
         output = layer_input.transpose(0, 1) if module.batch_first else layer_input
         if not batched:
             output = layer_input.squeeze(1)
-    h_n, c_n = _handed_out(recorder, (h_n, c_n), batched)
+    h_n, c_n = _handed_out(recorder, name, (h_n, c_n), batched)
     if recipe is not None:
         _keep_gradients(recipe, layer_input, h_n, c_n, order, batched)
     recorder.end_call(name, call, (h_n, c_n))
@@ -230,19 +230,21 @@ def _batch_of_one(grad: Tensor) -> Tensor:
     return grad.unsqueeze(1)  # (L·D, H) → (L·D, 1, H)
 
 
-def _handed_out(recorder: Recorder, states: tuple[Tensor, ...], batched: bool) -> tuple[Tensor, ...]:
+def _handed_out(recorder: Recorder, name: str, states: tuple[Tensor, ...], batched: bool) -> tuple[Tensor, ...]:
     """Views of the final states for the caller (without the batch axis for an unbatched call):
-    passed back as a later call's hx, they are swapped for new views of the states themselves
+    passed back to this module as a later call's hx, they are swapped for new views of the states
     (:func:`_passed_back`), so a hook on a view sees only what the caller computed from it."""
     views = tuple(state.view_as(state) if batched else state.squeeze(1) for state in states)
-    recorder.keep_views(views, states)
+    recorder.keep_views(name, views, states)
     return views
 
 
-def _passed_back(recorder: Recorder, hx):
-    """``hx`` with each view this pass handed out replaced by a new view of its state."""
-    if hx is None:
-        return None
-    if isinstance(hx, (tuple, list)):
-        return tuple(recorder.passed_back(part) for part in hx)
-    return recorder.passed_back(hx)
+def _passed_back(recorder: Recorder, name: str, hx):
+    """``hx``, or where it continues a chain of ``name``, new views (shaped alike) of the states
+    behind the views it is."""
+    given = _received(hx)
+    behind = recorder.states_behind(name, given)
+    if behind is None:
+        return hx
+    fed = tuple(state.view_as(part) for state, part in zip(behind, given))
+    return fed if isinstance(hx, (tuple, list)) else fed[0]

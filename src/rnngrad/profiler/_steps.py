@@ -85,12 +85,16 @@ def profiled_cell_forward(module: nn.Module, name: str, recorder: Recorder, anch
     unbatched = isinstance(x, Tensor) and x.dim() == 1
     if not isinstance(x, Tensor) or len(args) + len(kwargs) > 2:
         return type(module).forward(module, *args, **kwargs)  # let the cell say what is wrong
-    state = _map(given, lambda part: recorder.step_input(part, unbatched))  # (B, H), a view swapped for its base
+    behind = recorder.states_behind(name, _as_tuple(given))  # a chain's own views: the states, batched
+    if behind is not None:
+        state = behind if isinstance(given, (tuple, list)) else behind[0]
+    else:
+        state = _map(given, lambda part: part.unsqueeze(0)) if unbatched else given  # (B, H)
     batched_x = x.unsqueeze(0) if unbatched else x  # (B, I)
     step = _lstm_cell_step if isinstance(module, nn.LSTMCell) else type(module).forward
     output = step(module, batched_x, state)
     returned = _map(output, lambda part: part.squeeze(0) if unbatched else part.view_as(part))
-    recorder.keep_views(_as_tuple(returned), _as_tuple(output))
+    recorder.keep_views(name, _as_tuple(returned), _as_tuple(output))
     call = record_step(recorder, name, type(module).__name__, _as_tuple(given), _as_tuple(output),
                        _as_tuple(returned))
     if next(iter(module.parameters())).dtype in (torch.float32, torch.float64):

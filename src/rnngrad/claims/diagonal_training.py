@@ -5,9 +5,8 @@ with the same budget, batch, learning rate, clipping and seeds, on the Le/Arjovs
 (``adding-sum``) and the copy task at T ≥ 100. They take core-hours, not the report's two
 minutes, so the report reads their summary: ``claims/data/long_range.json``, written from the
 sweep's database by :func:`extract` (``rnngrad results --spec ... --out docs/results`` writes
-``summary.json``, and ``python -m rnngrad.claims.diagonal_training docs/results/summary.json``
-``python tools/refresh_long_range.py`` refreshes the packaged file; a test keeps the two equal). Per (task, T) and model, with r
-the runs done and s the runs solved,
+``summary.json``, and ``python tools/refresh_long_range.py`` refreshes the packaged file from it;
+a test keeps the two equal). Per (task, T) and model, with r the runs done and s the runs solved,
 
 .. math::
 

@@ -56,12 +56,16 @@ class LayerWeights:
 
 
 def fused_lstm_layer(specs: list[LayerSpec], weights: list[LayerWeights], layer_input: Tensor,
-                     h0: Tensor, c0: Tensor, order: PackedOrder | None, train: bool):
+                     h0: Tensor, c0: Tensor | None, order: PackedOrder | None, train: bool, mode: str = "LSTM"):
     """One layer, every direction, through ``torch._VF.lstm``: ``(output, h_n, c_n)``.
 
     ``layer_input`` is ``(T, B, F)`` time-major, or the ``(N, F)`` data of a PackedSequence
     when ``order`` is given; output is the same layout with D·P features; h0, h_n ``(D, B, P)``,
     c0, c_n ``(D, B, H)`` in the original batch order.
+
+    ``mode`` "RNN_TANH" or "RNN_RELU" runs torch's fused Elman RNN (``_VF.rnn_tanh``/``rnn_relu``,
+    cuDNN on CUDA) the same way: a_t = W_ih x_t + W_hh h_{t−1} + b, so (1)–(3) hold with one gate
+    block, and c0, c_n are None.
     """
     directions = len(weights)
     projected = weights[0].w_hh.shape[1]
@@ -82,18 +86,23 @@ def fused_lstm_layer(specs: list[LayerSpec], weights: list[LayerWeights], layer_
     with warnings.catch_warnings():
         # cuDNN warns that W'_ih is not in the module's flat weight buffer: it is new at every call
         warnings.filterwarnings("ignore", message="RNN module weights are not part of single contiguous")
-        output, h_n, c_n = _run_kernel(wide_input, h0, c0, flat_weights, has_biases, train, bidirectional, order)
+        if mode == "LSTM":
+            output, h_n, c_n = _run_kernel(wide_input, h0, c0, flat_weights, has_biases, train, bidirectional, order)
+        else:
+            (output, h_n), c_n = _run_rnn_kernel(mode, wide_input, h0, flat_weights, has_biases, train,
+                                                 bidirectional, order), None
 
     reading = _Reading(specs, weights, layer_input, output, h0, c0, order)
     for direction, spec in enumerate(specs):
         if not all_finite(h_n[direction]):  # an inf/NaN state reaches h_n
             check_forward(spec, spec.layout.scan_order(reading.outputs(direction), spec.reverse),
                           h_n[direction], "hidden_state")
-        elif not all_finite(c_n[direction]):  # c_t = ±inf with finite h_t = o_t tanh(c_t)
+        elif c_n is not None and not all_finite(c_n[direction]):  # c_t = ±inf with finite h_t = o_t tanh(c_t)
             spec.recorder.mark_nonfinite("cell_state", spec.key)
-        spec.recorder.defer(spec.key, functools.partial(reading.cell_and_forget_gates, direction))
+        if c_n is not None:
+            spec.recorder.defer(spec.key, functools.partial(reading.cell_and_forget_gates, direction))
     for name, tensor in (("output", output), ("h_n", h_n), ("c_n", c_n)):
-        if tensor.requires_grad:
+        if tensor is not None and tensor.requires_grad:
             tensor.register_hook(reading.keeper(name))
     probe.register_hook(reading.finish)  # runs after the kernel's backward: the last of the four
     specs[0].recorder.hooked_states.append(probe)
@@ -114,6 +123,20 @@ def _run_kernel(wide_input, h0, c0, flat_weights, has_biases, train, bidirection
     return output, h_n, c_n
 
 
+def _run_rnn_kernel(mode, wide_input, h0, flat_weights, has_biases, train, bidirectional, order):
+    """``torch._VF.rnn_tanh`` or ``rnn_relu``, one layer, as ``nn.RNN.forward`` calls it."""
+    kernel = torch._VF.rnn_tanh if mode == "RNN_TANH" else torch._VF.rnn_relu
+    if order is None:
+        return kernel(wide_input, h0, flat_weights, has_biases, 1, 0.0, train, bidirectional, False)
+    packed = order.packed
+    state = h0 if packed.sorted_indices is None else h0.index_select(1, packed.sorted_indices)
+    output, h_n = kernel(wide_input, packed.batch_sizes, state, flat_weights, has_biases, 1, 0.0, train,
+                         bidirectional)
+    if packed.unsorted_indices is not None:
+        h_n = h_n.index_select(1, packed.unsorted_indices)
+    return output, h_n
+
+
 class _Reading:
     """What one layer's pass leaves: the gradients autograd hands its outputs and p, turned into
     δh_t (3) during the backward, and copies of its inputs, outputs and weights, from which δc_t
@@ -126,7 +149,7 @@ class _Reading:
                                        for w in (weight.w_ih, weight.w_hh, weight.b_ih, weight.b_hh, weight.w_hr)))
                         for weight in weights]
         self.layer_input, self.output = layer_input.detach().clone(), output.detach().clone()
-        self.h0, self.c0 = h0.detach().clone(), c0.detach().clone()
+        self.h0, self.c0 = h0.detach().clone(), None if c0 is None else c0.detach().clone()
         self.grads: dict[str, Tensor] = {}
         self.hidden: dict[int, Tensor] = {}  # direction → δh in scan order, once the backward ran
 

@@ -2,7 +2,9 @@
 
 It takes and returns exactly what the module's own forward does (tensor or PackedSequence,
 batch_first, unbatched input, given or default initial state) and computes the same function,
-but layer by layer and direction by direction, each through a recording layer function:
+but layer by layer and direction by direction, each through a recording layer function (the
+LSTM, and on CUDA the Elman RNN, one layer at a time through torch's fused kernel with a probe,
+``_lstm_fused``; the GRU, and the RNN on the CPU, through rnngrad's reverse scans):
 
 .. math::
 
@@ -81,8 +83,8 @@ def profiled_forward(module: nn.RNNBase, name: str, recorder: Recorder, anchor: 
         name, module.mode, module.num_layers, directions, layout, module.proj_size or module.hidden_size,
         module.hidden_size if module.mode == "LSTM" else None, x.dtype, x.device, _received(hx),
     )
-    if module.mode == "LSTM":
-        return _lstm_forward(module, name, call, recorder, weight_grads, input, x, h0, c0, layout, order, batched)
+    if module.mode == "LSTM" or (module.mode != "GRU" and x.device.type in FUSED_RNN_DEVICES):
+        return _fused_forward(module, name, call, recorder, weight_grads, input, x, h0, c0, layout, order, batched)
     recipe = _recipe(module, recorder, name, call, layout, directions, x)
     final_h = []
     layer_input = x
@@ -128,8 +130,15 @@ def profiled_forward(module: nn.RNNBase, name: str, recorder: Recorder, anchor: 
     return output, h_n
 
 
-def _lstm_forward(module, name, call, recorder, weight_grads, input, x, h0, c0, layout, order, batched):
-    """An LSTM's layers on torch's fused kernel (``_lstm_fused``), packed data kept packed."""
+# Devices where an Elman RNN runs on torch's fused kernel (cuDNN) with the probe of
+# ``_lstm_fused``, as the LSTM does everywhere. On the CPU torch's RNN kernel is a loop of
+# per-step ops, and rnngrad's own scan (``_rnn_layer``) is faster (bench/profile.py).
+FUSED_RNN_DEVICES = {"cuda"}
+
+
+def _fused_forward(module, name, call, recorder, weight_grads, input, x, h0, c0, layout, order, batched):
+    """An LSTM's (or, on CUDA, an RNN's) layers on torch's fused kernel (``_lstm_fused``), packed
+    data kept packed."""
     directions = 2 if module.bidirectional else 1
     layer_input = input.data if order is not None else x  # (N, I) packed rows, or (T, B, I)
     recipe = _recipe(module, recorder, name, call, layout, directions, x)
@@ -146,8 +155,9 @@ def _lstm_forward(module, name, call, recorder, weight_grads, input, x, h0, c0, 
                 getattr(module, "weight_hr" + suffix) if module.proj_size > 0 else None))
         states = slice(layer * directions, (layer + 1) * directions)
         below = layer_input
-        layer_input, h_n, c_n = fused_lstm_layer(specs, weights, layer_input, h0[states], c0[states], order,
-                                                 module.training)
+        layer_input, h_n, c_n = fused_lstm_layer(specs, weights, layer_input, h0[states],
+                                                 None if c0 is None else c0[states], order, module.training,
+                                                 module.mode)
         final_h.append(h_n)
         final_c.append(c_n)
         if recipe is not None:
@@ -158,12 +168,14 @@ def _lstm_forward(module, name, call, recorder, weight_grads, input, x, h0, c0, 
                 recipe.layers[(layer, direction)] = LayerTensors(
                     recipe_cell(module, layer, direction, recorder.cell_copies), padded_in.detach(),
                     padded_out[..., direction * H:(direction + 1) * H].detach(), h0[index].detach(),
-                    c0[index].detach())
+                    None if c0 is None else c0[index].detach())
         if module.training and module.dropout > 0 and layer < module.num_layers - 1:
             mask = torch.dropout(torch.ones_like(layer_input), module.dropout, True)  # (2), torch's draw
             layer_input = layer_input * mask  # = torch.dropout(layer_input, ...) on what torch drops out
             if recipe is not None:
                 recipe.masks[layer] = _padded(mask, order)
+    if c0 is None:  # an RNN
+        return _finished_rnn(module, name, call, recorder, recipe, layer_input, torch.cat(final_h), order, batched)
     h_n, c_n = torch.cat(final_h), torch.cat(final_c)  # (L·D, B, P), (L·D, B, H)
     if order is not None:
         packed = order.packed
@@ -177,6 +189,22 @@ def _lstm_forward(module, name, call, recorder, weight_grads, input, x, h0, c0, 
         _keep_gradients(recipe, layer_input, h_n, c_n, order, batched)
     recorder.end_call(name, call, (h_n, c_n))
     return output, (h_n, c_n)
+
+
+def _finished_rnn(module, name, call, recorder, recipe, layer_input, h_n, order, batched):
+    """``(output, h_n)`` of a fused RNN's pass, as ``nn.RNN.forward`` returns them."""
+    if order is not None:
+        packed = order.packed
+        output = PackedSequence(layer_input, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices)
+    else:
+        output = layer_input.transpose(0, 1) if module.batch_first else layer_input
+        if not batched:
+            output = layer_input.squeeze(1)
+    (h_n,) = _handed_out(recorder, name, (h_n,), batched)
+    if recipe is not None:
+        _keep_gradients(recipe, layer_input, h_n, None, order, batched)
+    recorder.end_call(name, call, (h_n,))
+    return output, h_n
 
 
 def _received(hx) -> tuple:

@@ -10,9 +10,9 @@ tensor before it calls the tensor's hooks):
 
 which is exactly what the profile records; torch's own kernels and autograd do every
 derivative, the profiler only reads them. A cell's step hands the user a view of its state and
-the next step the state itself (a view the caller passes back is swapped for its base), so a hook
-on the view receives the direct part of (1) alone, which the log-scaled recursion needs
-(``_scaled_steps``). A state that does not depend on anything that
+the next step of its chain the state itself (the view, passed back to continue the chain, is
+swapped for it), so a hook on the view receives the direct part of (1) alone, which the
+log-scaled recursion needs (``_scaled_steps``). A state that does not depend on anything that
 requires grad has no gradient in autograd; ``track`` swaps such a state for a leaf copy that
 does (same values) and returns the copy, so dL/dstate is still recorded.
 """

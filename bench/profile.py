@@ -67,16 +67,19 @@ def synchronized(function, device: str):
 
 
 def interleaved(functions: dict, repeats: int, before=lambda: None) -> dict[str, list[float]]:
-    """Seconds per call of each function, one repetition of each in turn."""
+    """Seconds per call of each function, one repetition of each in turn; the order rotates from
+    one repetition to the next, so no function always runs first (or after the same one)."""
     for function in functions.values():  # warm up
         before()
         function()
     times = {name: [] for name in functions}
-    for _ in range(repeats):
-        for name, function in functions.items():
+    names = list(functions)
+    for repetition in range(repeats):
+        shift = repetition % len(names)
+        for name in names[shift:] + names[:shift]:
             before()
             start = time.perf_counter()
-            function()
+            functions[name]()
             times[name].append(time.perf_counter() - start)
     return times
 

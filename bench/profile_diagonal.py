@@ -4,7 +4,7 @@ For MinGRU, MinLSTM and LRU (one layer, B = 32, T = 256, I = 32, H = 128, float3
 ``profile(model, (x,), loss, accumulate_grad=True)`` (every dL/dh_t and every parameter's
 gradient) against ``loss(model(x)).backward()``; repetitions interleaved, medians reported,
 ``ratio`` = median(profile) / median(plain), ``paired_ratio`` the median of per-repetition
-ratios. Target ≤ 1.0 (issue 14). Prints one JSON object.
+ratios (the two alternate which runs first). Target ≤ 1.0 (issue 14). Prints one JSON object.
 
     python bench/profile_diagonal.py [--repeats 21]
 """
@@ -41,8 +41,9 @@ def measure(module: torch.nn.Module, x: torch.Tensor, repeats: int) -> dict:
 
     plain(), profiled()  # warm-up (and the compiled scan's one-time build)
     times = {"plain": [], "profile": []}
-    for _ in range(repeats):
-        for name, run in (("plain", plain), ("profile", profiled)):
+    for repetition in range(repeats):  # the order alternates, so neither always runs first
+        pairs = (("plain", plain), ("profile", profiled))
+        for name, run in (pairs if repetition % 2 == 0 else pairs[::-1]):
             module.zero_grad(set_to_none=True)
             start = time.perf_counter()
             run()

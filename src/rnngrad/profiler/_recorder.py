@@ -108,7 +108,7 @@ class Recorder:
         """For the state a call of ``name`` receives: the states behind the views it is, when the
         call continues one of ``name``'s chains (so its use bypasses the caller's views); else
         None (a new chain, or another module's state: the use stays the caller's)."""
-        if not given or not self.chains.continues(name, given):
+        if not given or id(given[0]) not in self._views or not self.chains.continues(name, given):
             return None
         kept = [self._views.get(id(part)) for part in given]
         if any(entry is None or entry[0] is not part or entry[2] != name for entry, part in zip(kept, given)):

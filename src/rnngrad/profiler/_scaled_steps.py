@@ -31,16 +31,21 @@ from rnngrad.cells.lstm import LSTMCell
 from rnngrad.profiler._scaled import Scaled, _normalised, _raw, _sum
 
 
-def float64_cell(module: nn.Module, copies: dict) -> nn.Module:
+def float64_cell(module: nn.Module, copies: dict) -> nn.Module | None:
     """A shallow copy of ``module`` holding float64 copies of its parameters as they are now, one
-    per pass (``copies``, keyed by the module's id), however often it is called."""
-    snapshot = copies.get(id(module))
-    if snapshot is None:
-        snapshot = copy.copy(module)
-        snapshot._parameters = {name: None if value is None else value.detach().to(torch.float64, copy=True)
-                                for name, value in module._parameters.items()}
-        copies[id(module)] = snapshot
-    return snapshot
+    per pass (``copies``, keyed by the module's id), however often it is called; None for a cell
+    whose parameters are not float32 or float64 (no log-scaled recursion then)."""
+    key = id(module)
+    if key not in copies:
+        parameters = module._parameters
+        if next(iter(parameters.values())).dtype in (torch.float32, torch.float64):
+            snapshot = copy.copy(module)
+            snapshot._parameters = {name: None if value is None else value.detach().to(torch.float64, copy=True)
+                                    for name, value in parameters.items()}
+        else:
+            snapshot = None
+        copies[key] = snapshot
+    return copies[key]
 
 
 @dataclass

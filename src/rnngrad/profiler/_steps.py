@@ -97,8 +97,9 @@ def profiled_cell_forward(module: nn.Module, name: str, recorder: Recorder, anch
     recorder.keep_views(name, _as_tuple(returned), _as_tuple(output))
     call = record_step(recorder, name, type(module).__name__, _as_tuple(given), _as_tuple(output),
                        _as_tuple(returned))
-    if next(iter(module.parameters())).dtype in (torch.float32, torch.float64):
-        parts = StepParts(float64_cell(module, recorder.float64_cells), batched_x.detach(),
+    cell64 = float64_cell(module, recorder.float64_cells)
+    if cell64 is not None:
+        parts = StepParts(cell64, batched_x.detach(),
                           None if state is None else tuple(part.detach() for part in _as_tuple(state)), step)
         for slot, view in enumerate(_as_tuple(returned)):
             if view.requires_grad:

@@ -21,11 +21,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
-import time
 
 from _machine import machine_facts  # noqa: E402  (from bench/, before it leaves sys.path)
+from _timing import alternating  # noqa: E402
 
 # bench/ is sys.path[0] when run as a script; its profile.py would shadow the standard library's
 sys.path[:] = [entry for entry in sys.path if os.path.abspath(entry or ".") != os.path.dirname(os.path.abspath(__file__))]
@@ -73,19 +72,7 @@ def measure(model: nn.Module, x: torch.Tensor, repeats: int) -> dict:
     def profiled():
         profile(model, (x,), loss, accumulate_grad=True)
 
-    plain(), profiled()  # warm-up
-    times = {"plain": [], "profile": []}
-    for repetition in range(repeats):
-        pairs = (("plain", plain), ("profile", profiled))
-        for name, run in (pairs if repetition % 2 == 0 else pairs[::-1]):
-            model.zero_grad(set_to_none=True)
-            start = time.perf_counter()
-            run()
-            times[name].append(time.perf_counter() - start)
-    medians = {name: statistics.median(values) * 1e3 for name, values in times.items()}
-    return {"median_ms": {name: round(value, 2) for name, value in medians.items()},
-            "ratio": round(medians["profile"] / medians["plain"], 3),
-            "paired_ratio": round(statistics.median(p / q for p, q in zip(times["profile"], times["plain"])), 3)}
+    return alternating(plain, profiled, repeats, before=lambda: model.zero_grad(set_to_none=True))
 
 
 def main() -> None:

@@ -64,17 +64,21 @@ def test_batch_first_and_unbatched_inputs():
         assert_close(result.scaled_hidden_grad("").values(), result.hidden_grad(""), f"input {tuple(x.shape)}")
 
 
-def test_a_contraction_far_below_float64s_range_has_its_closed_form():
-    """W_hh = w·I, W_ih = 0, biases 0, h_0 = 0: every h_t = 0, tanh'(0) = 1, so with the loss
-    v·h_{T−1}, dL/dh_t = w^{T−1−t} v exactly: 10^−999 at t = 0 for w = 0.1 and T = 1000."""
-    steps, hidden = 1000, 3
-    module = nn.RNN(2, hidden)
+def _contraction() -> tuple[nn.RNN, float, torch.Tensor]:
+    """nn.RNN(2, 3) with W_hh = 0.1·I and every other weight 0; float32's 0.1; v with ‖v‖ = 5."""
+    module = nn.RNN(2, 3)
     with torch.no_grad():
         for parameter in module.parameters():
             parameter.zero_()
-        module.weight_hh_l0.copy_(0.1 * torch.eye(hidden))
-    w = float(module.weight_hh_l0.detach()[0, 0])  # float32's 0.1
-    v = torch.tensor([3.0, -4.0, 0.0])  # ‖v‖ = 5
+        module.weight_hh_l0.copy_(0.1 * torch.eye(3))
+    return module, float(module.weight_hh_l0.detach()[0, 0]), torch.tensor([3.0, -4.0, 0.0])
+
+
+def test_a_contraction_far_below_float64s_range_has_its_closed_form():
+    """W_hh = w·I, W_ih = 0, biases 0, h_0 = 0: every h_t = 0, tanh'(0) = 1, so with the loss
+    v·h_{T−1}, dL/dh_t = w^{T−1−t} v exactly: 10^−999 at t = 0 for w = 0.1 and T = 1000."""
+    steps = 1000
+    module, w, v = _contraction()
     result = profile(module, (torch.randn(steps, 1, 2),), lambda output: (output[0][-1, 0] * v).sum())
     assert_contraction_closed_form(result, "", steps, w, 5.0)
     unit = result.scaled_hidden_grad("").unit[0, 0]
@@ -197,14 +201,8 @@ def test_a_decoder_chain_of_calls_equals_the_profile_in_float64(kind, layers, un
 
 def test_a_decoder_chain_far_below_float64s_range_has_its_closed_form():
     """The contraction of the test above, called once per step: 1000 calls of one step each."""
-    steps, hidden = 1000, 3
-    module = nn.RNN(2, hidden)
-    with torch.no_grad():
-        for parameter in module.parameters():
-            parameter.zero_()
-        module.weight_hh_l0.copy_(0.1 * torch.eye(hidden))
-    w = float(module.weight_hh_l0.detach()[0, 0])
-    v = torch.tensor([3.0, -4.0, 0.0])
+    steps = 1000
+    module, w, v = _contraction()
 
     class Loop(nn.Module):
         def __init__(self):

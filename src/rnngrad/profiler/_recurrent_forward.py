@@ -177,13 +177,7 @@ def _fused_forward(module, name, call, recorder, weight_grads, input, x, h0, c0,
     if c0 is None:  # an RNN
         return _finished_rnn(module, name, call, recorder, recipe, layer_input, torch.cat(final_h), order, batched)
     h_n, c_n = torch.cat(final_h), torch.cat(final_c)  # (L·D, B, P), (L·D, B, H)
-    if order is not None:
-        packed = order.packed
-        output = PackedSequence(layer_input, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices)
-    else:
-        output = layer_input.transpose(0, 1) if module.batch_first else layer_input
-        if not batched:
-            output = layer_input.squeeze(1)
+    output = _fused_output(module, layer_input, order, batched)
     h_n, c_n = _handed_out(recorder, name, (h_n, c_n), batched)
     if recipe is not None:
         _keep_gradients(recipe, layer_input, h_n, c_n, order, batched)
@@ -193,18 +187,23 @@ def _fused_forward(module, name, call, recorder, weight_grads, input, x, h0, c0,
 
 def _finished_rnn(module, name, call, recorder, recipe, layer_input, h_n, order, batched):
     """``(output, h_n)`` of a fused RNN's pass, as ``nn.RNN.forward`` returns them."""
-    if order is not None:
-        packed = order.packed
-        output = PackedSequence(layer_input, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices)
-    else:
-        output = layer_input.transpose(0, 1) if module.batch_first else layer_input
-        if not batched:
-            output = layer_input.squeeze(1)
+    output = _fused_output(module, layer_input, order, batched)
     (h_n,) = _handed_out(recorder, name, (h_n,), batched)
     if recipe is not None:
         _keep_gradients(recipe, layer_input, h_n, None, order, batched)
     recorder.end_call(name, call, (h_n,))
     return output, h_n
+
+
+def _fused_output(module, layer_input: Tensor, order: PackedOrder | None, batched: bool):
+    """The last layer's output as the module returns it: a PackedSequence for packed input, else
+    ``(T, B, ·)``, ``(B, T, ·)`` with batch_first, or ``(T, ·)`` unbatched."""
+    if order is not None:
+        packed = order.packed
+        return PackedSequence(layer_input, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices)
+    if not batched:
+        return layer_input.squeeze(1)
+    return layer_input.transpose(0, 1) if module.batch_first else layer_input
 
 
 def _received(hx) -> tuple:

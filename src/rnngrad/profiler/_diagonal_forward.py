@@ -12,8 +12,9 @@ layers above) as its own intermediate: δ_t = g_t + ā_{t+1} ⊙ δ_{t+1}. So th
 is the module's forward with each layer's scan replaced by one that hands δ to the recorder; the
 values, and the work, are those of the module's own forward and backward. What the log-scaled
 gradients need (``_scaled_diagonal``) is kept by reference, with a float64 copy of the weights;
-the caller gets views of the output and h_n (a view passed back as h0 is swapped for its state),
-so hooks on the views read the caller's own uses apart from a chain's next call.
+the caller gets views of the output and h_n (the h_n view, passed back as h0 to continue the
+chain, is swapped for its state), so hooks on the views read the caller's own uses apart from the
+chain's next call.
 """
 
 from __future__ import annotations

@@ -83,6 +83,24 @@ def _raw(values: Tensor) -> tuple[Tensor, Tensor]:
     return _normalised(values, torch.zeros(values.shape[:-1], dtype=torch.float64, device=values.device))
 
 
+def _plus_at_last_step(pair: tuple[Tensor, Tensor], last: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
+    """A scaled sequence ``(T, B, S)``, ``(T, B)`` plus a scaled ``(B, S)``, ``(B,)`` at its last step t = T
+    (where a final state's gradient enters the reverse recursion)."""
+    unit, scale = pair
+    sent_unit, sent_scale = torch.zeros_like(unit), torch.full_like(scale, -torch.inf)
+    sent_unit[-1], sent_scale[-1] = last
+    return _sum((unit, scale), (sent_unit, sent_scale))
+
+
+def float64_copy(module):
+    """A shallow copy of ``module`` holding float64 copies of its parameters as they are now (so a
+    later optimizer step does not reach it); its submodules and buffers are shared."""
+    snapshot = copy.copy(module)
+    snapshot._parameters = {name: None if value is None else value.detach().to(torch.float64, copy=True)
+                            for name, value in module._parameters.items()}
+    return snapshot
+
+
 def recipe_cell(module, layer: int, direction: int, snapshots: dict) -> Callable[[], RecurrentCell]:
     """Builds, when called, the rnngrad cell of one layer and direction with the weights the
     module had during the pass: a shallow copy of the module holding clones of its parameters,
@@ -192,10 +210,8 @@ class CallRecipe:
             finals = torch.zeros_like(unit)
             layout.add_at_final_states(finals, final)
             unit, scale = _sum((unit, scale), _raw(finals))
-        if later is not None:  # a chain's next call: at the last step (unpacked, scan order = time order)
-            sent_unit, sent_scale = torch.zeros_like(unit), torch.full_like(scale, -torch.inf)
-            sent_unit[-1], sent_scale[-1] = later
-            unit, scale = _sum((unit, scale), (sent_unit, sent_scale))
+        if later is not None:  # a chain's next call (unpacked: scan order = time order)
+            unit, scale = _plus_at_last_step((unit, scale), later)
         inputs = layout.scan_order(tensors.inputs.to(torch.float64), reverse)  # (T, B, F)
         previous, slopes = self._previous_states(cell, tensors, inputs, reverse, layout)  # s_{t−1} (T, B, S)
         padding = layout.padding()

@@ -21,23 +21,20 @@ from the pass itself, so a float32 profile reports 1e-60 where ``hidden_grad`` h
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
 
-from rnngrad.profiler._scaled import Scaled, _normalised, _raw, _sum
+from rnngrad.profiler._scaled import Scaled, _normalised, _plus_at_last_step, _raw, _sum, float64_copy
 from rnngrad.scan import linear_scan
 
 
 def float64_snapshot(module):
-    """A shallow copy of a ``DiagonalStack`` holding float64 copies of its parameters (taken now, so
-    a later optimizer step does not reach it) and its own cache of layer cells."""
-    snapshot = copy.copy(module)
-    snapshot._parameters = {name: None if value is None else value.detach().to(torch.float64, copy=True)
-                            for name, value in module._parameters.items()}
-    snapshot._cells = {}  # layer_cell builds cells around the copies, leaving the module's cache alone
+    """:func:`~rnngrad.profiler._scaled.float64_copy` of a ``DiagonalStack``, with its own cache of
+    layer cells (``layer_cell`` builds them around the copies, leaving the module's cache alone)."""
+    snapshot = float64_copy(module)
+    snapshot._cells = {}
     return snapshot
 
 
@@ -108,13 +105,9 @@ class DiagonalRecipe:
         a_bar = a.conj().expand(h.shape)
         unit, scale = direct[0].to(h.dtype), direct[1]  # e_t, the real gradient of Re h as h's dtype
         if "h_n" in self.grads:
-            final = torch.zeros_like(unit)
-            final[-1] = self.grads["h_n"][layer].to(h.dtype)
-            unit, scale = _sum((unit, scale), _raw(final))
+            unit, scale = _plus_at_last_step((unit, scale), _raw(self.grads["h_n"][layer].to(h.dtype)))
         if later is not None:  # what the chain's next call sends back to h_n
-            sent_unit, sent_scale = torch.zeros_like(unit), torch.full_like(scale, -torch.inf)
-            sent_unit[-1], sent_scale[-1] = later
-            unit, scale = _sum((unit, scale), (sent_unit, sent_scale))
+            unit, scale = _plus_at_last_step((unit, scale), later)
         units, scales = torch.empty_like(unit), torch.empty_like(scale)
         carry = (torch.zeros_like(unit[0]), torch.full_like(scale[0], -torch.inf))
         for t in range(h.shape[0] - 1, -1, -1):

@@ -20,7 +20,6 @@ recorded; (3)'s o_t is recomputed from them.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -28,7 +27,7 @@ import torch
 from torch import Tensor, nn
 
 from rnngrad.cells.lstm import LSTMCell
-from rnngrad.profiler._scaled import Scaled, _normalised, _raw, _sum
+from rnngrad.profiler._scaled import Scaled, _normalised, _raw, _sum, float64_copy
 
 
 def float64_cell(module: nn.Module, copies: dict) -> nn.Module | None:
@@ -38,13 +37,8 @@ def float64_cell(module: nn.Module, copies: dict) -> nn.Module | None:
     key = id(module)
     if key not in copies:
         parameters = module._parameters
-        if next(iter(parameters.values())).dtype in (torch.float32, torch.float64):
-            snapshot = copy.copy(module)
-            snapshot._parameters = {name: None if value is None else value.detach().to(torch.float64, copy=True)
-                                    for name, value in parameters.items()}
-        else:
-            snapshot = None
-        copies[key] = snapshot
+        real = next(iter(parameters.values())).dtype in (torch.float32, torch.float64)
+        copies[key] = float64_copy(module) if real else None
     return copies[key]
 
 

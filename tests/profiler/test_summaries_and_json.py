@@ -10,6 +10,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
+import rnngrad
 from rnngrad.profiler import GradientProfile, profile
 from rnngrad.profiler import _summaries
 
@@ -184,3 +185,14 @@ def test_a_profile_shows_itself_in_a_notebook_as_html():
     low, high = float(norms.log10().min()), float(norms.log10().max())
     assert f"{low:.1f} … {high:.1f}" in page
     assert f"{result.decay_rate('', 1):.3g}" in page
+
+
+@pytest.mark.parametrize("module", [rnngrad.LRU(2, 3, num_layers=2), rnngrad.MinGRU(2, 3)], ids=["lru", "min_gru"])
+def test_json_round_trip_of_a_diagonal_module_is_exact(module, tmp_path):
+    """The LRU's state is complex: its gradients are written as (real, imaginary) pairs."""
+    result = profile(module, (torch.randn(6, 2, 2),), lambda out: out[0][-1].abs().square().sum())
+    result.save(tmp_path / "profile.json")
+    loaded = GradientProfile.load(tmp_path / "profile.json")
+    assert_same_profile(loaded, result)
+    assert loaded.hidden_grad("").dtype == result.hidden_grad("").dtype
+    assert float(result.hidden_grad("").abs().max()) > 0

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
+import weakref
 from typing import Any, Callable, Iterator
 
 import torch
@@ -91,14 +92,18 @@ def profile(
                 for name, module in supported}
 
     recorder = Recorder()
+    # The autograd graph (a layer function's ctx, a hook, a scan's closure) holds the recorder only
+    # weakly: the recorder holds graph tensors, and a cycle through torch's C++ graph is one
+    # Python's collector cannot see, so each profile's tensors would live until the process ends.
+    handle = weakref.proxy(recorder)
     anchor = torch.zeros((), requires_grad=True)  # makes every recording backward run
     snapshot = ModelSnapshot.take(model, keep_buffers=not accumulate_grad)
     completed = False
     try:
         for name, module in supported:
-            module.forward = functools.partial(forwards[name], module, name, recorder, anchor, accumulate_grad)
+            module.forward = functools.partial(forwards[name], module, name, handle, anchor, accumulate_grad)
         with torch.enable_grad(), flushing_denormals():
-            with tracking(recorder, set(forwards), anchor), _noted("model(*inputs)"):
+            with tracking(handle, set(forwards), anchor), _noted("model(*inputs)"):
                 output = model(*inputs)
             if recorder.empty:
                 raise nothing_recorded(model, unsupported)

@@ -4,9 +4,9 @@ in a language model's training step.
 Modules: for LSTM, GRU and RNN (tanh) at each size of ``SIZES`` (B × T × H × I × layers),
 float32, loss = mean of squared outputs, threads as given (2 by default):
 ``profile(module, (x,), loss, accumulate_grad=True)`` and ``profile(...)`` (no parameter
-gradients) against ``loss(module(x)).backward()``. Repetitions are interleaved and reported as
-medians; ``ratio`` = median(profile) / median(fused), ``paired_ratio`` the median of the
-per-repetition ratios. Targets: ≤ 1.0 (LSTM, GRU), ≤ 0.8 (RNN) where the fused step takes ≥ 5
+gradients) against ``loss(module(x)).backward()``. Timed in blocks (``_timing``: three calls of
+one kind in a row, the first not kept, the order rotating), reported as medians; ``ratio`` =
+median(profile) / median(fused), ``paired_ratio`` the median of the per-call ratios. Targets: ≤ 1.0 (LSTM, GRU), ≤ 0.8 (RNN) where the fused step takes ≥ 5
 ms, ≤ 1.5 below that.
 
 Language model: a 2-layer LSTM LM as in pytorch/examples' word_language_model (embedding 200,
@@ -27,11 +27,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
-import time
 
 from _machine import machine_facts  # noqa: E402  (from bench/, before it leaves sys.path)
+from _timing import in_blocks, ratios  # noqa: E402
 
 # bench/ is sys.path[0] when run as a script; this file would shadow the standard library's
 # profile module, which torch imports (through cProfile).
@@ -66,34 +65,6 @@ def synchronized(function, device: str):
     return run
 
 
-def interleaved(functions: dict, repeats: int, before=lambda: None) -> dict[str, list[float]]:
-    """Seconds per call of each function, one repetition of each in turn; the order rotates from
-    one repetition to the next, so no function always runs first (or after the same one)."""
-    for function in functions.values():  # warm up
-        before()
-        function()
-    times = {name: [] for name in functions}
-    names = list(functions)
-    for repetition in range(repeats):
-        shift = repetition % len(names)
-        for name in names[shift:] + names[:shift]:
-            before()
-            start = time.perf_counter()
-            functions[name]()
-            times[name].append(time.perf_counter() - start)
-    return times
-
-
-def ratios(times: dict[str, list[float]], base: str) -> dict:
-    medians = {name: statistics.median(t) for name, t in times.items()}
-    return {
-        "median_ms": {name: round(m * 1e3, 3) for name, m in medians.items()},
-        "ratio": {name: round(m / medians[base], 3) for name, m in medians.items() if name != base},
-        "paired_ratio": {name: round(statistics.median(a / b for a, b in zip(t, times[base])), 3)
-                         for name, t in times.items() if name != base},
-    }
-
-
 def measure_module(kind: str, size: dict, repeats: int, device: str) -> dict:
     torch.manual_seed(0)
     module = KINDS[kind](size["I"], size["H"], num_layers=size["layers"]).to(device)
@@ -104,7 +75,7 @@ def measure_module(kind: str, size: dict, repeats: int, device: str) -> dict:
         "profile_default": lambda: profile(module, (x,), loss_fn),
     }
     functions = {name: synchronized(f, device) for name, f in functions.items()}
-    times = interleaved(functions, repeats, before=lambda: module.zero_grad(set_to_none=True))
+    times = in_blocks(functions, repeats, before=lambda: module.zero_grad(set_to_none=True))
     result = {"kind": kind, **size, **ratios(times, "fused_forward_backward")}
     fused_ms = result["median_ms"]["fused_forward_backward"]
     result["target_ratio"] = TARGETS[kind] if fused_ms >= SMALL_MS else SMALL_TARGET
@@ -153,7 +124,7 @@ def measure_language_model(repeats: int, device: str) -> dict:
     functions = {name: synchronized(f, device) for name, f in
                  {"plain_step": plain_step, "profiled_step": profiled_step}.items()}
     result = {"model": "2-layer LSTM LM, embedding 200, hidden 200, bptt 35, batch 20, vocabulary 33278",
-              **ratios(interleaved(functions, repeats), "plain_step"), "target_ratio": LM_TARGET}
+              **ratios(in_blocks(functions, repeats), "plain_step"), "target_ratio": LM_TARGET}
     result["meets_target"] = result["ratio"]["profiled_step"] <= LM_TARGET
     return result
 

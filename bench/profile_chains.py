@@ -7,8 +7,8 @@ Two models, float32, 2 threads, loss on the last step's output:
 - a decoder that calls its ``nn.GRU`` once per step with the state it returned (same sizes).
 
 ``profile(model, (x,), loss, accumulate_grad=True)`` (every dL/dh_t, the log-scaled recursion's
-bookkeeping and every parameter's gradient) against ``loss(model(x)).backward()``. Repetitions
-alternate which runs first; medians and the median of per-repetition ratios are reported. There
+bookkeeping and every parameter's gradient) against ``loss(model(x)).backward()``. Timed in
+blocks (``_timing``), the order rotating; medians and the median of per-call ratios are reported. There
 is no target in issue 18 for these chains: the numbers show what the per-step hooks cost.
 
     python bench/profile_chains.py [--repeats 21]

@@ -2,9 +2,9 @@
 
 For MinGRU, MinLSTM and LRU (one layer, B = 32, T = 256, I = 32, H = 128, float32, 2 threads):
 ``profile(model, (x,), loss, accumulate_grad=True)`` (every dL/dh_t and every parameter's
-gradient) against ``loss(model(x)).backward()``; repetitions interleaved, medians reported,
-``ratio`` = median(profile) / median(plain), ``paired_ratio`` the median of per-repetition
-ratios (the two alternate which runs first). Target ≤ 1.0 (issue 14). Prints one JSON object.
+gradient) against ``loss(model(x)).backward()``; timed in blocks (``_timing``), the order
+rotating, medians reported, ``ratio`` = median(profile) / median(plain), ``paired_ratio`` the
+median of per-call ratios. Target ≤ 1.0 (issue 14). Prints one JSON object.
 
     python bench/profile_diagonal.py [--repeats 21]
 """

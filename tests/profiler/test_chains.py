@@ -13,7 +13,7 @@ import rnngrad
 from rnngrad.profiler import GradientProfile, profile
 from rnngrad.profiler.render import summary
 
-from .reference import epsilon_gradients, reference_call_gradients
+from .reference import reference_call_gradients
 
 RELATIVE = 1e-9
 

@@ -10,7 +10,6 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
-import rnngrad
 from rnngrad.errors import InputError
 from rnngrad.profiler import profile
 
@@ -109,19 +108,6 @@ def test_float32_reports_what_float64_computes_where_float32_reads_zero():
 def test_chains_without_a_recursion_to_carry_say_so():
     torch.manual_seed(3)
     x = torch.randn(5, 1, 2)
-    weight = torch.randn(2, 2, requires_grad=True)
-
-    class Tracked(nn.Module):  # a hand-written recurrence: no cell the profiler could rerun
-        def forward(self, inputs):
-            h = torch.zeros(1, 2)
-            for t in range(inputs.shape[0]):
-                h = rnngrad.track("h", torch.tanh(h @ weight + inputs[t]))
-            return h
-
-    result = profile(Tracked(), (x,), lambda h: h.sum())
-    with pytest.raises(InputError, match="expected a chain of one call of a torch.nn RNN"):
-        result.scaled_hidden_grad("h")
-    assert torch.equal(result.log10_hidden_grad_norm("h"), result.hidden_grad_norm("h").log10())
     lstm = nn.LSTM(2, 4, proj_size=2)
     projected = profile(lstm, (x,), lambda output: output[0].sum())
     with pytest.raises(InputError, match="without proj_size"):

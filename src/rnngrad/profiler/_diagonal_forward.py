@@ -63,7 +63,7 @@ def profiled_diagonal_forward(module, name: str, recorder: Recorder, anchor: Ten
     recorder.keep_views(name, views[1:], (h_n,))
     for key, view in zip(("output", "h_n"), views):
         if view.requires_grad:
-            view.register_hook(recipe.keeper(key))
+            recorder.hook(view, recipe.keeper(key))
     recorder.keep_recipe(name, calls[0], recipe)
     recorder.end_call(name, calls[0], views[1:])
     return views

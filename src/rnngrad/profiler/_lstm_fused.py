@@ -103,8 +103,8 @@ def fused_lstm_layer(specs: list[LayerSpec], weights: list[LayerWeights], layer_
             spec.recorder.defer(spec.key, functools.partial(reading.cell_and_forget_gates, direction))
     for name, tensor in (("output", output), ("h_n", h_n), ("c_n", c_n)):
         if tensor is not None and tensor.requires_grad:
-            tensor.register_hook(reading.keeper(name))
-    probe.register_hook(reading.finish)  # runs after the kernel's backward: the last of the four
+            specs[0].recorder.hook(tensor, reading.keeper(name))
+    specs[0].recorder.hook(probe, reading.finish)  # runs after the kernel's backward: the last of the four
     specs[0].recorder.hooked_states.append(probe)
     return output, h_n, c_n
 

@@ -112,14 +112,17 @@ def profile(
             loss_value = float(loss.detach())
             if not math.isfinite(loss_value):
                 recorder.mark_nonfinite("loss")
+            retain = recorder.needs_graph  # tracked chains take products through it (``_scaled_track``)
             if accumulate_grad:
-                loss.backward()
+                loss.backward(retain_graph=retain)
             else:  # only what the recorded gradients need: no parameter's gradient
-                torch.autograd.grad(loss, [anchor, *recorder.hooked_states], allow_unused=True)
+                torch.autograd.grad(loss, [anchor, *recorder.hooked_states], allow_unused=True, retain_graph=retain)
+            recorder.stop_recording()
+            built = recorder.build(loss_value, unsupported)
         completed = True
     finally:
         snapshot.restore(grads=not (accumulate_grad and completed))
-    return recorder.build(loss_value, unsupported)
+    return built
 
 
 @contextlib.contextmanager

@@ -4,7 +4,8 @@ the log-scaled dL/dh_t and dL/dc_t (``_scaled``) they are computed from.
 ``hidden_grad`` holds what the backward pass computed, in the module's dtype: exact as far as
 that dtype reaches, 0 below it (float32: about 1e-38). ``scaled_hidden_grad`` holds the same
 gradient as a unit tensor and a power of two per step and sequence, recomputed in float64 with
-the scale carried through the reverse recursion, so it has no floor.
+the scale carried through the reverse recursion (for ``track``: carried on below the dtype's
+range through the pass's own graph), so it has no floor.
 """
 
 from __future__ import annotations
@@ -64,8 +65,10 @@ class ProfileSummaries:
         Available for a chain of one call of a ``torch.nn.RNN``, ``LSTM`` (without proj_size)
         or ``GRU`` in float32 or float64, or of an ``rnngrad.MinGRU``, ``MinLSTM`` or ``LRU``
         (complex128 for the LRU), for a chain of unpacked one-directional calls of any of these,
-        and for a loop over a cell (torch's or rnngrad's); else (a ``track`` chain, a packed or
-        bidirectional chain) an :class:`~rnngrad.errors.InputError` says why.
+        for a loop over a cell (torch's or rnngrad's) and for a ``track`` chain (the recorded
+        gradient where its dtype holds it, carried on through the pass's graph below that,
+        ``_scaled_track``); else (a packed or bidirectional chain) an
+        :class:`~rnngrad.errors.InputError` says why.
         """
         return self._scaled_pair(name, layer, direction, call)[0]
 
@@ -106,7 +109,8 @@ class ProfileSummaries:
             raise InputError(
                 "name: expected a chain of one call of a torch.nn RNN, LSTM (without proj_size) or GRU, "
                 "profiled in float32 or float64, or of an rnngrad MinGRU, MinLSTM or LRU, an unpacked "
-                "one-directional chain of their calls, or a loop over a cell, for log-scaled gradients; "
+                "one-directional chain of their calls, a loop over a cell or a tracked recurrence, for "
+                "log-scaled gradients; "
                 f"got {self._kind(name, call)}"
             )
         return source()

@@ -22,6 +22,7 @@ from rnngrad.profiler._layout import SequenceLayout
 from rnngrad.profiler._scaled import CallRecipe, ChainRecipe
 from rnngrad.profiler._scaled_diagonal import DiagonalRecipe
 from rnngrad.profiler._scaled_steps import StepChainRecipe, StepParts
+from rnngrad.profiler._scaled_track import TrackChainRecipe
 from rnngrad.profiler.gradient_profile import (
     GradientProfile,
     LayerRecord,
@@ -68,6 +69,30 @@ class Recorder:
         self.float64_cells: dict = {}  # id(cell) → a float64 copy of it, for the steps' recipes
         self._views: dict[int, tuple[Tensor, Tensor, str]] = {}  # id(view) → (view, its state, the module's name)
         self._steps: dict[tuple[str, int], StepParts] = {}  # (module, call) → one step's parts
+        self._tracked: dict[tuple[str, int], tuple[Tensor, ...]] = {}  # (name, call) → a track step's state
+        self._hooks: list = []  # the handles of every hook the pass registered
+        self.recording = True  # False once the pass's backward is over
+
+    def hook(self, tensor: Tensor, function: Callable[[Tensor], None]) -> None:
+        """``tensor.register_hook(function)`` for the pass's backward only (see :meth:`stop_recording`)."""
+        self._hooks.append(tensor.register_hook(function))
+
+    def stop_recording(self) -> None:
+        """The backward is over: remove the hooks and ignore later records, so that the products
+        the tracked chains take through the retained graph (``_scaled_track``) change nothing."""
+        for handle in self._hooks:
+            handle.remove()
+        self._hooks.clear()
+        self.recording = False
+
+    @property
+    def needs_graph(self) -> bool:
+        """True when a tracked chain may need the graph after the backward (``_scaled_track``)."""
+        return bool(self._tracked)
+
+    def keep_tracked(self, name: str, call: int, states: tuple[Tensor, ...]) -> None:
+        """The state tensors of one ``track`` step, for the products of ``_scaled_track``."""
+        self._tracked[(name, call)] = states
 
     @property
     def empty(self) -> bool:
@@ -127,6 +152,8 @@ class Recorder:
     def record_backward(self, key: LayerKey, hidden_grad: Tensor | None, cell_grad: Tensor | None) -> None:
         """δh_t ``(T, B, H_out)`` and δc_t ``(T, B, H)`` of one call, in time order; a None
         leaves what an earlier record gave (state hooks hand in h and c separately)."""
+        if not self.recording:
+            return
         slots = self._grads.setdefault(key, [None, None])
         for index, grad in enumerate((hidden_grad, cell_grad)):
             if grad is not None:
@@ -134,7 +161,7 @@ class Recorder:
 
     def mark_nonfinite(self, quantity: str, key: LayerKey | None = None, step: int | None = None) -> None:
         """Keep the first inf/NaN seen (``step`` within the call); later ones are consequences."""
-        if self._nonfinite is None:
+        if self._nonfinite is None and self.recording:
             self._nonfinite = _Mark(quantity, key, step)
 
     def build(self, loss: float, unsupported_modules: list[str]) -> GradientProfile:
@@ -143,6 +170,7 @@ class Recorder:
         for name, calls in self._calls.items():
             for chain, members in enumerate(self.chains.members(name)):
                 modules.append(self._chain_record(name, chain, [(index, calls[index]) for index in members]))
+        self._tracked.clear()  # the graph can go
         return GradientProfile(modules, loss, self._built_mark(), unsupported_modules)
 
     def _chain_record(self, name: str, chain: int, calls: list[tuple[int, _Call]]) -> ModuleRecord:
@@ -161,9 +189,13 @@ class Recorder:
                 and all(type(part) is type(chained[0]) for part in chained)
                 and first.num_directions == 1 and all(call.layout.full for _, call in calls)):
             recipe = ChainRecipe(chained)
+        widths = (first.hidden_shape[2],) + (() if first.cell_shape is None else (first.cell_shape[2],))
         if recipe is None and all((name, index) in self._steps for index, _ in calls):
-            widths = (first.hidden_shape[2],) + (() if first.cell_shape is None else (first.cell_shape[2],))
             recipe = StepChainRecipe([self._steps[(name, index)] for index, _ in calls], widths)
+        if recipe is None and all((name, index) in self._tracked for index, _ in calls):
+            recorded = [self._grads.get(LayerKey(name, 0, 0, index), [None, None]) for index, _ in calls]
+            scaled = TrackChainRecipe([self._tracked[(name, index)] for index, _ in calls], recorded, widths).run()
+            recipe = _Done(scaled)
         for layer in range(first.num_layers):
             for direction in range(first.num_directions):
                 keys = [(LayerKey(name, layer, direction, index), call) for index, call in calls]
@@ -213,6 +245,16 @@ def forget_step_means(spec: LayerSpec, unit_mean: Tensor) -> Tensor:
     unit_mean = layout.scan_order(unit_mean.unsqueeze(2), spec.reverse).squeeze(2)  # (T, B)
     valid_rows = layout.batch if layout.full else (~layout.padding().squeeze(2)).sum(1).clamp_min(1)
     return unit_mean.sum(1) / valid_rows
+
+
+@dataclass
+class _Done:
+    """A recipe computed already (a tracked chain's, while the graph was there)."""
+
+    result: dict[tuple[int, int], tuple]
+
+    def scaled(self) -> dict[tuple[int, int], tuple]:
+        return self.result
 
 
 def _scaled_of(recipe: CallRecipe, layer: int, direction: int):

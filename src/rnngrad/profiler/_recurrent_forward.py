@@ -125,7 +125,7 @@ def profiled_forward(module: nn.RNNBase, name: str, recorder: Recorder, anchor: 
             output = layer_input.squeeze(1)  # (T, H_out·D)
     (h_n,) = _handed_out(recorder, name, (h_n,), batched)
     if recipe is not None:
-        _keep_gradients(recipe, layer_input, h_n, None, None, batched)
+        _keep_gradients(recorder, recipe, layer_input, h_n, None, None, batched)
     recorder.end_call(name, call, (h_n,))
     return output, h_n
 
@@ -180,7 +180,7 @@ def _fused_forward(module, name, call, recorder, weight_grads, input, x, h0, c0,
     output = _fused_output(module, layer_input, order, batched)
     h_n, c_n = _handed_out(recorder, name, (h_n, c_n), batched)
     if recipe is not None:
-        _keep_gradients(recipe, layer_input, h_n, c_n, order, batched)
+        _keep_gradients(recorder, recipe, layer_input, h_n, c_n, order, batched)
     recorder.end_call(name, call, (h_n, c_n))
     return output, (h_n, c_n)
 
@@ -190,7 +190,7 @@ def _finished_rnn(module, name, call, recorder, recipe, layer_input, h_n, order,
     output = _fused_output(module, layer_input, order, batched)
     (h_n,) = _handed_out(recorder, name, (h_n,), batched)
     if recipe is not None:
-        _keep_gradients(recipe, layer_input, h_n, None, order, batched)
+        _keep_gradients(recorder, recipe, layer_input, h_n, None, order, batched)
     recorder.end_call(name, call, (h_n,))
     return output, h_n
 
@@ -240,7 +240,7 @@ def _padded(sequence: Tensor, order: PackedOrder | None) -> Tensor:
     return sequence if order is None else order.unpack(sequence)
 
 
-def _keep_gradients(recipe: CallRecipe, output: Tensor, h_n: Tensor, c_n: Tensor | None,
+def _keep_gradients(recorder: Recorder, recipe: CallRecipe, output: Tensor, h_n: Tensor, c_n: Tensor | None,
                     order: PackedOrder | None, batched: bool) -> None:
     """Hooks that hand the recipe ∂L/∂output (time-major), and ∂L/∂h_n and ∂L/∂c_n at the views
     the caller got (what the caller computed from them alone; (L·D, B, ·))."""
@@ -250,7 +250,7 @@ def _keep_gradients(recipe: CallRecipe, output: Tensor, h_n: Tensor, c_n: Tensor
                 transform = order.unpack if order is not None else None
             else:
                 transform = None if batched else _batch_of_one
-            tensor.register_hook(recipe.keeper(name, transform))
+            recorder.hook(tensor, recipe.keeper(name, transform))
 
 
 def _batch_of_one(grad: Tensor) -> Tensor:

@@ -50,7 +50,7 @@ def record_step(recorder: Recorder, name: str, kind: str, initial: tuple, states
         if not all_finite(state.detach()):
             recorder.mark_nonfinite(quantity, key, 0)
         if state.requires_grad:
-            state.register_hook(_recording_hook(recorder, key, slot, batch))
+            recorder.hook(state, _recording_hook(recorder, key, slot, batch))
             recorder.hooked_states.append(state)
     recorder.end_call(name, call, states if returned is None else returned)
     return call
@@ -103,7 +103,7 @@ def profiled_cell_forward(module: nn.Module, name: str, recorder: Recorder, anch
                           None if state is None else tuple(part.detach() for part in _as_tuple(state)), step)
         for slot, view in enumerate(_as_tuple(returned)):
             if view.requires_grad:
-                view.register_hook(parts.keeper(slot))  # e_t: the user's uses of s_t alone
+                recorder.hook(view, parts.keeper(slot))  # e_t: the user's uses of s_t alone
         recorder.keep_step(name, call, parts)
     return returned
 
@@ -142,7 +142,8 @@ def tracked_state(recorder: Recorder, name: str, state: Any, module_names: set[s
             f"before it, got one that does not depend on it: is {name!r} used by two recurrences? "
             f"Give each recurrence its own name"
         )
-    record_step(recorder, name, "track", previous, parts)
+    call = record_step(recorder, name, "track", previous, parts)
+    recorder.keep_tracked(name, call, parts)
     return parts if isinstance(state, tuple) else parts[0]
 
 

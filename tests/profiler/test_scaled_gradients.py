@@ -185,6 +185,46 @@ def test_a_decoder_chain_of_calls_equals_the_profile_in_float64(kind, layers, un
             assert_close(result.scaled_cell_grad("rnn", layer).values(), result.cell_grad("rnn", layer), f"c{layer}")
 
 
+class _Chunks(nn.Module):
+    """The module over consecutive chunks of one sequence, each call starting from the state the
+    last returned; packed chunks with per-sequence lengths when given."""
+
+    def __init__(self, module: nn.Module, chunk: int, lengths: list[list[int]] | None = None):
+        super().__init__()
+        self.rnn, self.chunk, self.lengths = module, chunk, lengths
+
+    def forward(self, x):
+        state, total = None, 0.0
+        for index, piece in enumerate(x.split(self.chunk)):
+            if self.lengths is not None:
+                piece = pack_padded_sequence(piece, torch.tensor(self.lengths[index]), enforce_sorted=False)
+            output, state = self.rnn(piece, state)
+            data = output.data if self.lengths is not None else output
+            total = total + (data.sin() * 1.3).sum()
+        final = state[1] if isinstance(state, tuple) else state
+        return total + final.cos().sum()
+
+
+@pytest.mark.parametrize("kind", list(MODULES))
+@pytest.mark.parametrize("layers, bidirectional, packed", [(1, True, False), (2, True, False), (1, False, True),
+                                                           (2, True, True)])
+def test_packed_and_bidirectional_chains_equal_the_profile_in_float64(kind, layers, bidirectional, packed):
+    torch.manual_seed(9)
+    module = MODULES[kind](input_size=3, hidden_size=4, num_layers=layers, bidirectional=bidirectional).double()
+    lengths = [[4, 3, 1], [4, 4, 2], [2, 4, 3]] if packed else None  # per chunk, per sequence
+    model = _Chunks(module, 4, lengths)
+    result = profile(model, (torch.randn(12, 3, 3, dtype=torch.float64),), lambda loss: loss)
+    assert result.calls("rnn") == 1 and result.module("rnn").num_calls == 3
+    for layer in range(layers):
+        for direction in range(2 if bidirectional else 1):
+            where = f"{kind} l{layer} d{direction}"
+            assert_close(result.scaled_hidden_grad("rnn", layer, direction).values(),
+                         result.hidden_grad("rnn", layer, direction), where + " h")
+            if kind == "lstm":
+                assert_close(result.scaled_cell_grad("rnn", layer, direction).values(),
+                             result.cell_grad("rnn", layer, direction), where + " c")
+
+
 def test_a_decoder_chain_far_below_float64s_range_has_its_closed_form():
     """The contraction of the test above, called once per step: 1000 calls of one step each."""
     steps = 1000

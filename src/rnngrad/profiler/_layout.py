@@ -99,6 +99,14 @@ class SequenceLayout:
             flat = scan_sequence.view(self.steps * self.batch, -1)  # (T*B, F)
             flat.index_add_(0, self._final_index, values)
 
+    def put_at_final_states(self, scan_sequence: Tensor, values: Tensor) -> None:
+        """In place: set each sequence's last valid scan step of ``(T, B, F)`` to ``values`` (B, F)."""
+        if self._final_index is None:
+            scan_sequence[-1].copy_(values)
+        else:
+            flat = scan_sequence.view(self.steps * self.batch, -1)  # (T*B, F)
+            flat.index_copy_(0, self._final_index, values)
+
     def first_bad_step(self, scan_sequence: Tensor, reverse: bool, backward: bool) -> int:
         """Time index of the first non-finite entry, in the order the scan computed it."""
         bad = ~torch.isfinite(scan_sequence).flatten(2).all(2)  # (T, B) in scan order

@@ -186,8 +186,7 @@ class Recorder:
         recipe = self._recipes.get((name, calls[0][0])) if len(calls) == 1 else None
         chained = [self._recipes.get((name, index)) for index, _ in calls]
         if (recipe is None and len(calls) > 1 and isinstance(chained[0], (CallRecipe, DiagonalRecipe))
-                and all(type(part) is type(chained[0]) for part in chained)
-                and first.num_directions == 1 and all(call.layout.full for _, call in calls)):
+                and all(type(part) is type(chained[0]) for part in chained)):
             recipe = ChainRecipe(chained)
         widths = (first.hidden_shape[2],) + (() if first.cell_shape is None else (first.cell_shape[2],))
         if recipe is None and all((name, index) in self._steps for index, _ in calls):

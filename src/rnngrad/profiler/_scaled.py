@@ -83,12 +83,18 @@ def _raw(values: Tensor) -> tuple[Tensor, Tensor]:
     return _normalised(values, torch.zeros(values.shape[:-1], dtype=torch.float64, device=values.device))
 
 
-def _plus_at_last_step(pair: tuple[Tensor, Tensor], last: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
-    """A scaled sequence ``(T, B, S)``, ``(T, B)`` plus a scaled ``(B, S)``, ``(B,)`` at its last step t = T
-    (where a final state's gradient enters the reverse recursion)."""
+def _plus_at_last_step(pair: tuple[Tensor, Tensor], last: tuple[Tensor, Tensor],
+                       layout: SequenceLayout | None = None) -> tuple[Tensor, Tensor]:
+    """A scaled sequence ``(T, B, S)``, ``(T, B)`` in scan order plus a scaled ``(B, S)``, ``(B,)`` at
+    each sequence's last valid scan step (T without ``layout``: where a final state's gradient
+    enters the reverse recursion)."""
     unit, scale = pair
     sent_unit, sent_scale = torch.zeros_like(unit), torch.full_like(scale, -torch.inf)
-    sent_unit[-1], sent_scale[-1] = last
+    if layout is None or layout.full:
+        sent_unit[-1], sent_scale[-1] = last
+    else:
+        layout.put_at_final_states(sent_unit, last[0])
+        layout.put_at_final_states(sent_scale.unsqueeze(2), last[1].unsqueeze(1))
     return _sum((unit, scale), (sent_unit, sent_scale))
 
 
@@ -160,7 +166,7 @@ class CallRecipe:
     def run(self, later: dict[tuple[int, int], tuple[Tensor, Tensor]]):
         """(2)–(5) for every layer and direction, with ``later`` (layer, direction) → the scaled
         gradient ``(B, S)``, ``(B,)`` that a later call of a chain sends back to this call's final
-        state (unpacked, one direction). Returns the result of :meth:`scaled` and the same for
+        state (at each sequence's last valid scan step, in either direction). Returns the result of :meth:`scaled` and the same for
         this call's initial states: J_1^T δs_1, for the call before it."""
         result, initial = {}, {}
         above: list[tuple[Tensor, Tensor]] | None = None  # δx of the layer above, per direction, time order
@@ -210,8 +216,8 @@ class CallRecipe:
             finals = torch.zeros_like(unit)
             layout.add_at_final_states(finals, final)
             unit, scale = _sum((unit, scale), _raw(finals))
-        if later is not None:  # a chain's next call (unpacked: scan order = time order)
-            unit, scale = _plus_at_last_step((unit, scale), later)
+        if later is not None:  # a chain's next call, from this call's final state
+            unit, scale = _plus_at_last_step((unit, scale), later, layout)
         inputs = layout.scan_order(tensors.inputs.to(torch.float64), reverse)  # (T, B, F)
         previous, slopes = self._previous_states(cell, tensors, inputs, reverse, layout)  # s_{t−1} (T, B, S)
         padding = layout.padding()
@@ -289,8 +295,9 @@ class ChainRecipe:
     """(2)–(5) over a chain of calls of one module (a decoder calling its ``nn.GRU`` once per
     step): from the last call back, each call's initial-state gradient J_1^T δs_1 is sent to the
     final state of the call before it, which read only the caller's own use of its h_n (and c_n)
-    from the pass. Unpacked, one-directional calls; each a :class:`CallRecipe`, or a
-    ``DiagonalRecipe`` (``_scaled_diagonal``) with the same ``run``."""
+    from the pass. Each direction chains on its own: the reverse direction's final state is the
+    one at t = 1, where its scan ends. Each call a :class:`CallRecipe` (packed or not, either
+    direction), or a ``DiagonalRecipe`` (``_scaled_diagonal``) with the same ``run``."""
 
     calls: list
     _result: dict[tuple[int, int], tuple[Scaled, Scaled | None]] | None = None

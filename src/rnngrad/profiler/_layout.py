@@ -93,19 +93,19 @@ class SequenceLayout:
 
     def add_at_final_states(self, scan_sequence: Tensor, values: Tensor) -> None:
         """In place: add ``values`` (B, F) at each sequence's last valid scan step."""
-        if self._final_index is None:
-            scan_sequence[-1].add_(values)
-        else:
-            flat = scan_sequence.view(self.steps * self.batch, -1)  # (T*B, F)
-            flat.index_add_(0, self._final_index, values)
+        self._at_final_states(scan_sequence, values, accumulate=True)
 
     def put_at_final_states(self, scan_sequence: Tensor, values: Tensor) -> None:
         """In place: set each sequence's last valid scan step of ``(T, B, F)`` to ``values`` (B, F)."""
+        self._at_final_states(scan_sequence, values, accumulate=False)
+
+    def _at_final_states(self, scan_sequence: Tensor, values: Tensor, accumulate: bool) -> None:
         if self._final_index is None:
-            scan_sequence[-1].copy_(values)
+            last = scan_sequence[-1]
+            last.add_(values) if accumulate else last.copy_(values)
         else:
             flat = scan_sequence.view(self.steps * self.batch, -1)  # (T*B, F)
-            flat.index_copy_(0, self._final_index, values)
+            (flat.index_add_ if accumulate else flat.index_copy_)(0, self._final_index, values)
 
     def first_bad_step(self, scan_sequence: Tensor, reverse: bool, backward: bool) -> int:
         """Time index of the first non-finite entry, in the order the scan computed it."""

@@ -52,7 +52,8 @@ class GRULayer(torch.autograd.Function):
     @staticmethod
     def forward(ctx, anchor, x, h0, w_ih, w_hh, b_ih, b_hh, spec: LayerSpec):
         ctx.step_flops = x.shape[1] * w_hh.numel()  # multiply-adds of one step's recurrent matmul
-        with ThreadPlan(ctx.step_flops) as plan:
+        ctx.steps = x.shape[0]
+        with ThreadPlan(ctx.step_flops, ctx.steps) as plan:
             return GRULayer._forward(ctx, plan, x, h0, w_ih, w_hh, b_ih, b_hh, spec)
 
     @staticmethod
@@ -109,7 +110,7 @@ class GRULayer(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_output, grad_h_n):
-        with ThreadPlan(ctx.step_flops) as plan:
+        with ThreadPlan(ctx.step_flops, ctx.steps) as plan:
             return GRULayer._backward(ctx, plan, grad_output, grad_h_n)
 
     @staticmethod

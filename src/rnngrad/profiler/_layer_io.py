@@ -97,12 +97,15 @@ class ThreadPlan:
     scheduler tick. Long GEMMs still gain from threads, so :meth:`wide` restores them. Problems
     with big steps (≥ ``SMALL_STEP_FLOPS`` multiply-adds) keep every thread throughout.
 
-    Use as ``with ThreadPlan(flops) as plan: ... with plan.wide(): big_gemm()``.
+    Use as ``with ThreadPlan(flops, steps) as plan: ... with plan.wide(): big_gemm()``.
     """
 
-    def __init__(self, per_step_flops: int):
+    def __init__(self, per_step_flops: int, steps: int):
         self.threads = torch.get_num_threads()
         self.narrow = self.threads > 1 and per_step_flops < SMALL_STEP_FLOPS
+        # the GEMMs over the whole sequence are about steps × a step's: a call of a few steps (a
+        # decoder's, one step a call) keeps them on one thread too
+        self.widen = self.narrow and per_step_flops * steps >= SMALL_STEP_FLOPS
         self._narrowed = one_intra_op_thread() if self.narrow else contextlib.nullcontext()
 
     def __enter__(self) -> "ThreadPlan":
@@ -113,8 +116,8 @@ class ThreadPlan:
         self._narrowed.__exit__(*exc_info)
 
     def wide(self) -> contextlib.AbstractContextManager[None]:
-        """All threads for the duration of one big GEMM."""
-        return intra_op_threads(self.threads) if self.narrow else contextlib.nullcontext()
+        """All threads for the duration of one big GEMM (one over the sequence's steps)."""
+        return intra_op_threads(self.threads) if self.widen else contextlib.nullcontext()
 
 
 # Below this many multiply-adds per step, steps run on one thread. Measured on 2 cores (B = 32):

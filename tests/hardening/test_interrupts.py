@@ -48,8 +48,11 @@ def running(pid: int) -> bool:
 def interrupt_when(command: list[str], cwd: Path, moment: int) -> tuple[subprocess.CompletedProcess, list[int]]:
     """Run ``command``; when it has ``moment`` child processes, Ctrl-C its process group."""
     environment = {**os.environ, "OMP_NUM_THREADS": "1", "COLUMNS": "120"}
+    # A job a non-interactive shell started in the background inherits SIGINT ignored, and Python
+    # then installs no Ctrl-C handler: give the command the terminal's default, as a user has it.
     process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env=environment, start_new_session=True)
+                               env=environment, start_new_session=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     stuck = time.monotonic() + STUCK_S
     while len(children(process.pid)) < moment and process.poll() is None and time.monotonic() < stuck:
         time.sleep(POLL_S)

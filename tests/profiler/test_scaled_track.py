@@ -34,11 +34,11 @@ class DecayingScan(nn.Module):
 class HandTanhRNN(nn.Module):
     """h_t = tanh(W_hh h_{t−1} + W_ih x_t), W_hh = 0.3 · orthogonal: the gradient shrinks ≥ 3.3× a step."""
 
-    def __init__(self, hidden=4, readout=None):
+    def __init__(self, hidden=4, inner_cell=None):
         super().__init__()
         self.w_ih = nn.Parameter(torch.randn(hidden, 2))
         self.w_hh = nn.Parameter(0.3 * torch.linalg.qr(torch.randn(hidden, hidden))[0])
-        self.cell = readout
+        self.cell = inner_cell
         self.hidden = hidden
 
     def forward(self, x):
@@ -127,7 +127,7 @@ def test_the_products_through_the_graph_leave_other_records_alone():
     backward again, and its records must stay those of the pass (hooks removed, records closed)."""
     torch.manual_seed(3)
     cell = nn.RNNCell(2, 4)
-    model = HandTanhRNN(readout=cell)
+    model = HandTanhRNN(inner_cell=cell)
     x = torch.randn(200, 1, 2)
     result = profile(model, (x,), lambda h: h.sum())
     oracle = profile(copy.deepcopy(model).double(), (x.double(),), lambda h: h.sum())

@@ -336,3 +336,26 @@ def test_reused_output_blocks_hold_only_the_new_results(scan_path):
     if scan_path == "compiled":
         assert empty_cache() >= 1  # the freed outputs went back to the cache
     assert empty_cache() == 0
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_precision_is_computed_in_float32_and_rounded_once(dtype):
+    """The compiled scan has no half-precision kernel: float16 and bfloat16 run in float32 (their
+    values are exact there) and round each h_t once; so do the gradients. Against the float64
+    recurrence of the same inputs: within one rounding (½ eps) and float32's error, gradients
+    within two (g_t is rounded to the dtype too)."""
+    a, b, h0 = random_inputs(200, (3, 5), "full", True, torch.float64, seed=11, low=0.9, high=1.0)
+    a, b, h0 = (t.to(dtype).requires_grad_() for t in (a, b, h0))
+    exact_inputs = [t.detach().double().requires_grad_() for t in (a, b, h0)]
+    h = linear_scan(a, b, h0)
+    exact = sequential(*exact_inputs)
+    eps = torch.finfo(dtype).eps
+    assert h.dtype == dtype
+    assert bool(((h.detach().double() - exact.detach()).abs() <= 0.51 * eps * exact.detach().abs()).all())
+    g = torch.randn(b.shape, generator=torch.Generator().manual_seed(12)).to(dtype)
+    h.backward(g)
+    exact.backward(g.double())
+    for half, full, name in zip((a, b, h0), exact_inputs, ("a", "b", "h0")):
+        assert half.grad.dtype == dtype
+        error = float((half.grad.double() - full.grad).abs().max())
+        assert error <= 2 * eps * float(full.grad.abs().max()), name

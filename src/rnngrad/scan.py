@@ -55,7 +55,8 @@ def linear_scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = None
 
     Returns:
         h_1..h_T, the shape of ``b``, in the dtype that a, b and h0 promote to (float32,
-        float64, complex64 or complex128).
+        float64, complex64 or complex128; float16 and bfloat16 are computed in float32, each
+        h_t rounded once to the dtype, as torch's own half-precision kernels compute).
 
     Shape:
         - a: broadcastable to (T, *trailing)
@@ -205,7 +206,7 @@ class _LinearScan(torch.autograd.Function):
         if scans is not None and g.numel() > 0:  # (2) and δ_t ⊙ conj(h_{t−1}) in one compiled pass
             delta, products = _compiled_backward(scans, a, g, h, h0)
         else:
-            delta = chunked_scan(a_bar, g, None, reverse=True)  # δ of (2), (T, *trailing)
+            delta = _run_scan(a, g, None, reverse=True)  # δ of (2), (T, *trailing)
             products = None
         grad_a = grad_h0 = None
         if ctx.needs_input_grad[0]:
@@ -245,6 +246,9 @@ def _flat(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None):
 
 def _compiled_backward(scans, a, g, h, h0) -> tuple[torch.Tensor, torch.Tensor]:
     """δ of (2) and the products δ_t ⊙ conj(h_{t−1}), both (T, *trailing), in one compiled pass."""
+    if g.dtype in _HALF:
+        delta, products = _compiled_backward(scans, *_in_float32(a, g, h, h0))
+        return delta.to(g.dtype), products.to(g.dtype)
     flat_a, flat_g, start = _flat(a, g, h0)
     delta, products = scans.scan_backward(flat_a, flat_g, h.reshape(flat_g.shape), start, a.is_complex(),
                                           torch.get_num_threads())
@@ -255,9 +259,21 @@ def _run_scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None, reverse
     """(1) forward, or the recurrence of (2) with ā in reverse: compiled on the CPU (a sequential
     scan in time, parallel over channels: one pass over memory, the fastest on a few cores), else
     by the chunked scan (:mod:`rnngrad._chunked_scan`), parallel in time."""
+    if b.dtype in _HALF:
+        return _run_scan(*_in_float32(a, b, h0), reverse).to(b.dtype)
     scans = linear_scans(b.device)
     if scans is None or b.numel() == 0:
         return chunked_scan(a.conj() if reverse else a, b, h0, reverse)
     flat_a, flat_b, start = _flat(a, b, h0)
     out = scans.sequential_scan(flat_a, flat_b, start, reverse, reverse and a.is_complex(), torch.get_num_threads())
     return out.view(b.shape)
+
+
+# Both scans run in float32 for half-precision tensors (the compiled one has no half kernel), as
+# torch's own half-precision kernels compute: each h_t is rounded to the dtype once, not at every
+# step.
+_HALF = (torch.float16, torch.bfloat16)
+
+
+def _in_float32(*tensors: torch.Tensor | None) -> list[torch.Tensor | None]:
+    return [None if tensor is None else tensor.float() for tensor in tensors]

@@ -137,6 +137,14 @@ class LRUCell(DiagonalCell):
                                         (nu_log, theta_log, gamma_log, B_re, B_im)):
                 parameter.copy_(value)
 
+    def _checked_input(self, x: torch.Tensor, name: str) -> torch.Tensor:
+        """As every diagonal cell checks ``x``, and first the parameters: h_t is complex, and torch
+        has no complex bfloat16 and only an experimental complex half without exp."""
+        if self.parameter_dtype in (torch.float16, torch.bfloat16):
+            raise InputError(f"module: expected float32 or float64 parameters for the LRU (its state is "
+                             f"complex), got {self.parameter_dtype}")
+        return super()._checked_input(x, name)
+
     def eigenvalues(self) -> torch.Tensor:
         """λ (H,), complex, eq. (1): the diagonal of the state matrix."""
         return torch.exp(torch.complex(-self.nu_log.exp(), self.theta_log.exp()))  # (1)

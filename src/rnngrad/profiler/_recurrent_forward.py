@@ -228,7 +228,7 @@ def _recipe(module: nn.RNNBase, recorder: Recorder, name: str, call: int, layout
     """A :class:`CallRecipe` for the log-scaled gradients, when the pass records a backward and
     rnngrad has the module's cell (not for an LSTM with proj_size)."""
     if (not torch.is_grad_enabled() or getattr(module, "proj_size", 0) > 0
-            or x.dtype not in (torch.float32, torch.float64)):
+            or not x.dtype.is_floating_point):
         return None
     recipe = CallRecipe(layout, module.num_layers, directions)
     recorder.keep_recipe(name, call, recipe)

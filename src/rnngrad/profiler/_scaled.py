@@ -108,14 +108,12 @@ def float64_copy(module):
 
 
 def recipe_cell(module, layer: int, direction: int, snapshots: dict) -> Callable[[], RecurrentCell]:
-    """Builds, when called, the rnngrad cell of one layer and direction with the weights the
-    module had during the pass: a shallow copy of the module holding clones of its parameters,
-    one per pass (``snapshots``, the recorder's), however often the module is called."""
+    """Builds, when called, the float64 rnngrad cell of one layer and direction with the weights
+    the module had during the pass: a shallow copy of the module holding float64 copies of its
+    parameters, one per pass (``snapshots``, the recorder's), however often the module is called."""
     snapshot = snapshots.get(id(module))
     if snapshot is None:
-        snapshot = copy.copy(module)  # the attributes from_torch reads; parameters replaced below
-        snapshot._parameters = {name: None if value is None else value.detach().clone()
-                                for name, value in module._parameters.items()}
+        snapshot = float64_copy(module)  # exact for float16, bfloat16 and float32 weights too
         snapshots[id(module)] = snapshot
     return functools.partial(from_torch, snapshot, layer, direction)
 

@@ -33,11 +33,11 @@ from rnngrad.profiler._scaled import Scaled, _normalised, _raw, _sum, float64_co
 def float64_cell(module: nn.Module, copies: dict) -> nn.Module | None:
     """A shallow copy of ``module`` holding float64 copies of its parameters as they are now, one
     per pass (``copies``, keyed by the module's id), however often it is called; None for a cell
-    whose parameters are not float32 or float64 (no log-scaled recursion then)."""
+    whose parameters are not real floating point (no log-scaled recursion then)."""
     key = id(module)
     if key not in copies:
         parameters = module._parameters
-        real = next(iter(parameters.values())).dtype in (torch.float32, torch.float64)
+        real = next(iter(parameters.values())).dtype.is_floating_point
         copies[key] = float64_copy(module) if real else None
     return copies[key]
 

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from torch import nn
 
-from rnngrad import GRUCell, InputError, LSTMCell, RNNCell, activation_names, from_torch
+from rnngrad import GRUCell, InputError, LSTMCell, ProjectedLSTMCell, RNNCell, activation_names, from_torch
 from rounding import forget_gate_rounding_bound
 
 sizes = st.integers(min_value=1, max_value=9)
@@ -204,8 +204,6 @@ def test_wrong_input_size_says_expected_and_got():
 
 
 def test_from_torch_rejects_what_it_cannot_represent():
-    with pytest.raises(InputError, match="proj_size=2"):
-        from_torch(nn.LSTM(3, 4, proj_size=2))
     with pytest.raises(InputError, match="layer: expected 0..0, got 1"):
         from_torch(nn.GRU(3, 4), layer=1)
     with pytest.raises(InputError, match="direction: expected 0..0, got 1"):
@@ -233,3 +231,62 @@ def test_run_equals_torch_modules(kind, B, I, H, seed):
         output = module(inputs, hx)[0]  # (T, B, H)
     assert torch.equal(states[0], initial)
     assert relative_error(states[1:, :, :H], output) <= 1e-12
+
+
+# --- the LSTM with a projection (torch.nn.LSTM's proj_size) ----------------------------------------
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_from_torch_layers_of_a_projected_lstm_reproduce_the_fused_module(bidirectional):
+    torch.manual_seed(3)
+    T, B, I, H, P, L = 7, 3, 4, 5, 2, 2
+    module = nn.LSTM(I, H, num_layers=L, proj_size=P, bidirectional=bidirectional).double()
+    x = torch.randn(T, B, I, dtype=torch.float64)
+    expected, (h_n, c_n) = module(x)
+    directions = 2 if bidirectional else 1
+    layer_input = x
+    for layer in range(L):
+        outputs = []
+        for direction in range(directions):
+            cell = from_torch(module, layer, direction)
+            assert isinstance(cell, ProjectedLSTMCell) and (cell.proj_size, cell.hidden_size) == (P, H)
+            steps = range(T) if direction == 0 else range(T - 1, -1, -1)
+            state, out = None, [None] * T
+            for t in steps:
+                state = cell(layer_input[t], state)
+                out[t] = state[0]  # (B, P)
+            outputs.append(torch.stack(out))
+            index = layer * directions + direction
+            assert relative_error(state[0], h_n[index]) <= 1e-12 and relative_error(state[1], c_n[index]) <= 1e-12
+        layer_input = torch.cat(outputs, dim=-1)
+    assert relative_error(layer_input, expected) <= 1e-12
+
+
+@given(forget_gate=st.booleans(), B=sizes, I=sizes, H=st.integers(min_value=2, max_value=9), seed=seeds,
+       data=st.data())
+def test_projected_lstm_full_state_jacobian_equals_jacrev(forget_gate, B, I, H, seed, data):
+    P = data.draw(st.integers(min_value=1, max_value=H - 1))
+    cell = ProjectedLSTMCell(I, H, P, dtype=torch.float64, generator=torch.Generator().manual_seed(seed))
+    cell.forget_gate = forget_gate
+    x, _, c = random_inputs(seed, B, I, H)
+    h = torch.randn(B, P, dtype=torch.float64, generator=torch.Generator().manual_seed(seed + 1))
+
+    def step(b):
+        return lambda s: torch.cat(cell(x[[b]], (s[:, :P], s[:, P:])), dim=1)
+
+    expected = jacrev_per_example(step, torch.cat([h, c], dim=1))
+    actual = cell.step_jacobian(x, (h, c))
+    assert actual.shape == (B, P + H, P + H)
+    assert relative_error(actual, expected) <= 1e-12
+    # the carousel block (7) is diag(f) as without the projection
+    assert torch.equal(actual[:, P:, P:], torch.diag_embed(torch.diagonal(actual[:, P:, P:], dim1=-2, dim2=-1)))
+
+
+def test_projected_lstm_checks_its_sizes_and_state():
+    with pytest.raises(InputError, match="proj_size: expected a size below hidden_size=4, got 4"):
+        ProjectedLSTMCell(3, 4, 4)
+    cell = ProjectedLSTMCell(3, 4, 2)
+    with pytest.raises(InputError, match=r"hx\[0\] \(h\): expected shape \(2, 2\), got \(2, 4\)"):
+        cell(torch.zeros(2, 3), (torch.zeros(2, 4), torch.zeros(2, 4)))
+    h, c = cell(torch.zeros(3))  # unbatched, zero state
+    assert h.shape == (2,) and c.shape == (4,)

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import rnngrad.jacobians as jacobians_module
-from rnngrad import GRUCell, InputError, LSTMCell, RNNCell, jacobian_through_time
+from rnngrad import GRUCell, InputError, LSTMCell, ProjectedLSTMCell, RNNCell, jacobian_through_time
 from rnngrad.jacobians import trajectory
 
 
@@ -18,6 +18,8 @@ def make_cell(kind: str, I: int, H: int, seed: int, dtype=torch.float64):
     generator = torch.Generator().manual_seed(seed)
     if kind == "lstm":
         return LSTMCell(I, H, dtype=dtype, generator=generator)
+    if kind == "lstm-proj":  # c of size H + 1, h of size ⌊(H + 1)/2⌋
+        return ProjectedLSTMCell(I, H + 1, (H + 1) // 2, dtype=dtype, generator=generator)
     if kind == "gru":
         return GRUCell(I, H, dtype=dtype, generator=generator)
     return RNNCell(I, H, kind, dtype=dtype, generator=generator)
@@ -40,7 +42,7 @@ def autograd_products(cell, inputs: torch.Tensor) -> list[torch.Tensor]:
 
 
 @given(
-    kind=st.sampled_from(["tanh", "sigmoid", "relu", "lstm", "gru"]),
+    kind=st.sampled_from(["tanh", "sigmoid", "relu", "lstm", "lstm-proj", "gru"]),
     T=st.integers(1, 12),
     I=st.integers(1, 4),
     H=st.integers(1, 6),

@@ -5,7 +5,7 @@ The public API is re-exported here; everything else is an implementation detail.
 
 from rnngrad._version import __version__
 from rnngrad.activations import Activation, activation_names, get_activation
-from rnngrad.cells import GRUCell, LRUCell, LSTMCell, MinGRUCell, MinLSTMCell, RNNCell, from_torch
+from rnngrad.cells import GRUCell, LRUCell, LSTMCell, MinGRUCell, MinLSTMCell, ProjectedLSTMCell, RNNCell, from_torch
 from rnngrad.diagonal_modules import LRU, MinGRU, MinLSTM
 from rnngrad.errors import InputError
 from rnngrad.jacobians import JacobianThroughTime, jacobian_through_time
@@ -28,6 +28,7 @@ __all__ = [
     "MinGRUCell",
     "MinLSTM",
     "MinLSTMCell",
+    "ProjectedLSTMCell",
     "RNNCell",
     "Spectrum",
     "TrainConfig",

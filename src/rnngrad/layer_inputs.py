@@ -77,5 +77,5 @@ def _stack_cell_and_inputs(
 def _hidden_outputs(cell: RecurrentCell, inputs: torch.Tensor, direction: int) -> torch.Tensor:
     """h_t of one layer and direction for t = 1..T in forward time order, (T, B, H)."""
     ordered = inputs.flip(0) if direction == 1 else inputs
-    hidden = trajectory(cell, ordered)[1:, :, : cell.hidden_size]  # (T, B, H)
+    hidden = trajectory(cell, ordered)[1:, :, : cell.output_size]  # (T, B, H)
     return hidden.flip(0) if direction == 1 else hidden

@@ -12,11 +12,13 @@ from torch.nn.utils.rnn import pack_padded_sequence
 
 from rnngrad.errors import InputError
 from rnngrad.profiler import profile
+from rnngrad.scan import linear_scan
 
 from .closed_forms import assert_contraction_closed_form
 
 MODULES = {"rnn-tanh": lambda **k: nn.RNN(**k), "rnn-relu": lambda **k: nn.RNN(nonlinearity="relu", **k),
-           "gru": lambda **k: nn.GRU(**k), "lstm": lambda **k: nn.LSTM(**k)}
+           "gru": lambda **k: nn.GRU(**k), "lstm": lambda **k: nn.LSTM(**k),
+           "lstm-proj": lambda **k: nn.LSTM(proj_size=2, **k)}
 
 
 def assert_close(actual, expected, what, relative=1e-12):
@@ -50,7 +52,7 @@ def test_equal_to_the_profile_in_float64(kind, layers, bidirectional, packed, dr
             scaled = result.scaled_hidden_grad("", layer, direction)
             assert scaled.unit.shape == result.hidden_grad("", layer, direction).shape
             assert_close(scaled.values(), result.hidden_grad("", layer, direction), where + " h")
-            if kind == "lstm":
+            if kind.startswith("lstm"):
                 assert_close(result.scaled_cell_grad("", layer, direction).values(),
                              result.cell_grad("", layer, direction), where + " c")
 
@@ -108,10 +110,14 @@ def test_float32_reports_what_float64_computes_where_float32_reads_zero():
 def test_chains_without_a_recursion_to_carry_say_so():
     torch.manual_seed(3)
     x = torch.randn(5, 1, 2)
-    lstm = nn.LSTM(2, 4, proj_size=2)
-    projected = profile(lstm, (x,), lambda output: output[0].sum())
-    with pytest.raises(InputError, match="without proj_size"):
-        projected.scaled_hidden_grad("")
+
+    class NamedScan(nn.Module):
+        def forward(self, b):
+            return linear_scan(torch.full_like(b, 0.5), b, name="scan")
+
+    scan = profile(NamedScan(), (x,), lambda h: h[-1].sum())
+    with pytest.raises(InputError, match="for log-scaled gradients; got linear_scan chain 0 of 'scan'"):
+        scan.scaled_hidden_grad("scan")
     gru = profile(nn.GRU(2, 3), (x,), lambda output: output[0].sum())
     with pytest.raises(InputError, match="expected an LSTM for a cell gradient, got GRU"):
         gru.scaled_cell_grad("")
@@ -122,7 +128,7 @@ def test_a_loss_on_the_final_state_only(kind):
     torch.manual_seed(4)
     module = MODULES[kind](input_size=3, hidden_size=4, num_layers=2).double()
     x = torch.randn(6, 2, 3, dtype=torch.float64)
-    result = profile(module, (x,), lambda output: (output[1][0] if kind == "lstm" else output[1]).sum())
+    result = profile(module, (x,), lambda output: (output[1][0] if kind.startswith("lstm") else output[1]).sum())
     for layer in range(2):
         assert_close(result.scaled_hidden_grad("", layer).values(), result.hidden_grad("", layer), f"l{layer}")
 
@@ -181,7 +187,7 @@ def test_a_decoder_chain_of_calls_equals_the_profile_in_float64(kind, layers, un
     assert result.calls("rnn") == 1 and result.module("rnn").num_calls == 9
     for layer in range(layers):
         assert_close(result.scaled_hidden_grad("rnn", layer).values(), result.hidden_grad("rnn", layer), f"h{layer}")
-        if kind == "lstm":
+        if kind.startswith("lstm"):
             assert_close(result.scaled_cell_grad("rnn", layer).values(), result.cell_grad("rnn", layer), f"c{layer}")
 
 
@@ -220,7 +226,7 @@ def test_packed_and_bidirectional_chains_equal_the_profile_in_float64(kind, laye
             where = f"{kind} l{layer} d{direction}"
             assert_close(result.scaled_hidden_grad("rnn", layer, direction).values(),
                          result.hidden_grad("rnn", layer, direction), where + " h")
-            if kind == "lstm":
+            if kind.startswith("lstm"):
                 assert_close(result.scaled_cell_grad("rnn", layer, direction).values(),
                              result.cell_grad("rnn", layer, direction), where + " c")
 

@@ -10,7 +10,8 @@ from rnngrad.cells.lru import LRUCell
 from rnngrad.cells.lstm import LSTMCell
 from rnngrad.cells.min_gru import MinGRUCell
 from rnngrad.cells.min_lstm import MinLSTMCell
+from rnngrad.cells.projected_lstm import ProjectedLSTMCell
 from rnngrad.cells.rnn import RNNCell
 
-__all__ = ["DiagonalCell", "GRUCell", "LRUCell", "LSTMCell", "MinGRUCell", "MinLSTMCell", "RNNCell", "RecurrentCell",
+__all__ = ["DiagonalCell", "GRUCell", "LRUCell", "LSTMCell", "MinGRUCell", "MinLSTMCell", "ProjectedLSTMCell", "RNNCell", "RecurrentCell",
            "from_torch"]

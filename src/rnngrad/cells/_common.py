@@ -64,6 +64,11 @@ class RecurrentCell(nn.Module):
                 parameter.uniform_(-bound, bound, generator=generator)
 
     @property
+    def output_size(self) -> int:
+        """Size of h_t, the state the cell outputs (H; P for an LSTM with a projection)."""
+        return self.hidden_size
+
+    @property
     def state_size(self) -> int:
         """Size S of the flat state vector s_t (H, or 2H for the LSTM's (h, c))."""
         return self.hidden_size

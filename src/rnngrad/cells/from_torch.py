@@ -8,6 +8,7 @@ from torch import nn
 from rnngrad.cells._common import RecurrentCell
 from rnngrad.cells.gru import GRUCell
 from rnngrad.cells.lstm import LSTMCell
+from rnngrad.cells.projected_lstm import ProjectedLSTMCell
 from rnngrad.cells.rnn import RNNCell
 from rnngrad.errors import PARAMETER_DTYPES, InputError, require_cell_position, require_index
 
@@ -18,13 +19,14 @@ def from_torch(module: nn.Module, layer: int = 0, direction: int = 0) -> Recurre
     """The rnngrad cell that computes what ``module`` computes at ``layer`` and ``direction``.
 
     Args:
-        module: a ``torch.nn.RNN`` (tanh or relu), ``LSTM`` (without ``proj_size``), ``GRU``,
+        module: a ``torch.nn.RNN`` (tanh or relu), ``LSTM`` (with ``proj_size`` too), ``GRU``,
             or one of the three ``*Cell`` modules, or a subclass of one. It is not modified.
         layer: the layer of a multi-layer module (0 for cells).
         direction: 0 forward, 1 the reverse direction of a bidirectional module.
 
     Returns:
-        An :class:`RNNCell`, :class:`LSTMCell` or :class:`GRUCell` with copies of the weights,
+        An :class:`RNNCell`, :class:`LSTMCell` (:class:`ProjectedLSTMCell` for an LSTM with
+        ``proj_size``) or :class:`GRUCell` with copies of the weights,
         on the module's device and in its dtype.
     """
     if isinstance(module, (nn.RNNCell, nn.LSTMCell, nn.GRUCell)):
@@ -33,10 +35,6 @@ def from_torch(module: nn.Module, layer: int = 0, direction: int = 0) -> Recurre
         arch = _arch(module, {nn.RNNCell: "rnn", nn.LSTMCell: "lstm", nn.GRUCell: "gru"})
     elif isinstance(module, (nn.RNN, nn.LSTM, nn.GRU)):
         _check_layer_and_direction(module, layer, direction)
-        if isinstance(module, nn.LSTM) and module.proj_size > 0:
-            raise InputError(
-                f"module: expected an LSTM without projections, got proj_size={module.proj_size}"
-            )
         suffix = f"_l{layer}" + ("_reverse" if direction == 1 else "")
         nonlinearity = getattr(module, "nonlinearity", "tanh")
         arch = _arch(module, {nn.RNN: "rnn", nn.LSTM: "lstm", nn.GRU: "gru"})
@@ -54,6 +52,8 @@ def from_torch(module: nn.Module, layer: int = 0, direction: int = 0) -> Recurre
     input_size, hidden_size, bias = weight_ih.shape[1], module.hidden_size, module.bias
     if arch == "rnn":
         cell: RecurrentCell = RNNCell(input_size, hidden_size, nonlinearity, bias, **options)
+    elif arch == "lstm" and getattr(module, "proj_size", 0) > 0:
+        cell = ProjectedLSTMCell(input_size, hidden_size, module.proj_size, bias=bias, **options)
     elif arch == "lstm":
         cell = LSTMCell(input_size, hidden_size, bias=bias, **options)
     else:

@@ -156,7 +156,7 @@ class LSTMCell(RecurrentCell):
         """log f_t on the flat state, (B, H), computed as logsigmoid so it never underflows."""
         if not self.forget_gate:
             return state.new_zeros(state.shape[0], self.hidden_size)
-        from_input, from_hidden = self.pre_activations(x, state[:, : self.hidden_size])
+        from_input, from_hidden = self.pre_activations(x, self.vector_to_state(state)[0])
         z_f = (from_input + from_hidden).chunk(4, dim=1)[1]  # (B, H)
         return torch.nn.functional.logsigmoid(z_f)
 
@@ -165,7 +165,7 @@ class LSTMCell(RecurrentCell):
         return torch.cat([h, c], dim=-1)  # (B, 2H)
 
     def vector_to_state(self, vector: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return vector[..., : self.hidden_size], vector[..., self.hidden_size :]
+        return vector[..., : self.output_size], vector[..., self.output_size :]
 
     def _gates(self, x: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, ...]:
         from_input, from_hidden = self.pre_activations(x, h)

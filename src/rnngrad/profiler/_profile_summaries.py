@@ -62,13 +62,13 @@ class ProfileSummaries:
                            call: int = 0) -> Scaled:
         """dL/dh_t as ``unit (T, B, H) · 2^log2_scale (T, B)``, float64, no underflow.
 
-        Available for a chain of one call of a ``torch.nn.RNN``, ``LSTM`` (without proj_size)
+        Available for a chain of one call of a ``torch.nn.RNN``, ``LSTM`` (proj_size too)
         or ``GRU`` in any floating-point dtype (float16 and bfloat16 too: the recursion runs in
         float64 at the pass's states), or of an ``rnngrad.MinGRU``, ``MinLSTM`` or ``LRU``
         (complex128 for the LRU), for a chain of calls of any of these (packed or bidirectional
         too), for a loop over a cell (torch's or rnngrad's) and for a ``track`` chain (the
         recorded gradient where its dtype holds it, carried on through the pass's graph below
-        that, ``_scaled_track``); else (an LSTM with proj_size) an
+        that, ``_scaled_track``); else (a named ``linear_scan``) an
         :class:`~rnngrad.errors.InputError` says why.
         """
         return self._scaled_pair(name, layer, direction, call)[0]
@@ -108,7 +108,7 @@ class ProfileSummaries:
                              "JSON, which keeps only their norms (log10_hidden_grad_norm)")
         if source is None:
             raise InputError(
-                "name: expected a chain of one call of a torch.nn RNN, LSTM (without proj_size) or GRU, "
+                "name: expected a chain of one call of a torch.nn RNN, LSTM or GRU, "
                 "or of an rnngrad MinGRU, MinLSTM or LRU, a chain of "
                 "their calls, a loop over a cell or a tracked recurrence, for log-scaled gradients; "
                 f"got {self._kind(name, call)}"

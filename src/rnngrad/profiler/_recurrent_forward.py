@@ -226,9 +226,8 @@ def _inter_layer_dropout(layer_output: Tensor, p: float, order: PackedOrder | No
 def _recipe(module: nn.RNNBase, recorder: Recorder, name: str, call: int, layout: SequenceLayout,
             directions: int, x: Tensor) -> CallRecipe | None:
     """A :class:`CallRecipe` for the log-scaled gradients, when the pass records a backward and
-    rnngrad has the module's cell (not for an LSTM with proj_size)."""
-    if (not torch.is_grad_enabled() or getattr(module, "proj_size", 0) > 0
-            or not x.dtype.is_floating_point):
+    rnngrad has the module's cell."""
+    if not torch.is_grad_enabled() or not x.dtype.is_floating_point:
         return None
     recipe = CallRecipe(layout, module.num_layers, directions)
     recorder.keep_recipe(name, call, recipe)

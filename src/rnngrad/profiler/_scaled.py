@@ -12,7 +12,8 @@ two, as :func:`rnngrad.jacobian_through_time` keeps its products:
     (2)  δs_t = e_t + J_{t+1}^T δs_{t+1},   J_{t+1} = ∂s_{t+1}/∂s_t                  (scan order)
     (3)  δx_t = (∂s_t/∂x_t)^T δs_t      (the input's gradient: the direct e of the layer below)
     (4)  e^{l}_t = m^{l}_t ⊙ Σ_d δx^{l+1,d}_t  (+ ∂L/∂h_n, ∂L/∂c_n at the last valid step)
-    (5)  dL/dc_t = δs_t|_c + δs_t|_h ⊙ o_t ⊙ (1 − tanh² c_t)       (LSTM: the total through h_t)
+    (5)  dL/dc_t = δs_t|_c + o_t ⊙ (1 − tanh² c_t) ⊙ W_hr^T δs_t|_h   (LSTM: the total through
+         h_t = W_hr (o_t ⊙ tanh c_t); W_hr = I without proj_size)
 
 (2) and (3) are one vector-Jacobian product of the layer's rnngrad cell (:func:`rnngrad.cells.
 from_torch`, the same equations :mod:`rnngrad.cells` documents) per step, evaluated at the
@@ -208,8 +209,8 @@ class CallRecipe:
         scale = layout.scan_order(scale, reverse).squeeze(2).clone()  # (T, B)
         is_lstm = tensors.c0 is not None
         if is_lstm:  # the flat state (h, c): no direct gradient at c
-            unit = torch.cat([unit, torch.zeros_like(unit)], 2)
-        final = self._final_state_grad(layer, direction, is_lstm, unit)
+            unit = torch.cat([unit, unit.new_zeros(unit.shape[:2] + (cell.hidden_size,))], 2)
+        final = self._final_state_grad(layer, direction, (H, cell.hidden_size) if is_lstm else (H,), unit)
         if final is not None:
             finals = torch.zeros_like(unit)
             layout.add_at_final_states(finals, final)
@@ -223,40 +224,43 @@ class CallRecipe:
         states, input_grads, first = _reverse(cell, inputs, previous, (unit, scale), valid)
         hidden = _time_order(layout, reverse, states[0][..., :H], states[1])
         cell_grad = None
-        if is_lstm:  # (5): the total dL/dc_t also runs through h_t = o_t tanh(c_t)
-            cell_unit = states[0][..., H:] + states[0][..., :H] * slopes
+        if is_lstm:  # (5): the total dL/dc_t also runs through h_t = o_t tanh(c_t) (W_hr o_t tanh(c_t))
+            through_h = states[0][..., :H]
+            if H != cell.hidden_size:  # the projection
+                through_h = through_h @ cell.weight_hr
+            cell_unit = states[0][..., H:] + through_h * slopes
             cell_grad = _time_order(layout, reverse, *_normalised(cell_unit, states[1]))
         input_grad = _time_order(layout, reverse, *input_grads)
         return hidden, cell_grad, (input_grad.unit, input_grad.log2_scale), first
 
-    def _final_state_grad(self, layer: int, direction: int, is_lstm: bool, like: Tensor) -> Tensor | None:
-        """∂L/∂s_n of one layer and direction ``(B, S)`` (h_n, and c_n for the LSTM), or None."""
+    def _final_state_grad(self, layer: int, direction: int, widths: tuple[int, ...], like: Tensor) -> Tensor | None:
+        """∂L/∂s_n of one layer and direction ``(B, S)`` (h_n, and c_n for the LSTM: two ``widths``), or None."""
         index = layer * self.num_directions + direction
-        names = ("h_n", "c_n") if is_lstm else ("h_n",)
+        names = ("h_n", "c_n")[:len(widths)]
         if not any(name in self.grads for name in names):
             return None
-        width = like.shape[2] // len(names)
         parts = [self.grads[name][index].to(torch.float64) if name in self.grads
-                 else like.new_zeros(like.shape[1], width) for name in names]
+                 else like.new_zeros(like.shape[1], width) for name, width in zip(names, widths)]
         return torch.cat(parts, 1)  # (B, S)
 
     @staticmethod
     def _previous_states(cell: RecurrentCell, tensors: LayerTensors, inputs: Tensor, reverse: bool,
                          layout: SequenceLayout) -> tuple[Tensor, Tensor | None]:
         """s_{t−1} per scan step ``(T, B, S)``: h as recorded, c recomputed from it (LSTM), and
-        the LSTM's ∂h_t/∂c_t = o_t ⊙ (1 − tanh² c_t) ``(T, B, H)`` (else None)."""
+        the LSTM's o_t ⊙ (1 − tanh² c_t) ``(T, B, H)`` (∂h_t/∂c_t, before a projection; else None)."""
         outputs = layout.scan_order(tensors.outputs.to(torch.float64), reverse)  # (T, B, H)
         hidden = torch.cat([tensors.h0.to(torch.float64).unsqueeze(0), outputs[:-1]])  # h_{t−1}
         if tensors.c0 is None:
             return hidden, None
-        cells, slopes = torch.empty_like(hidden), torch.empty_like(hidden)
+        cells = hidden.new_empty(hidden.shape[:2] + (cell.hidden_size,))
+        slopes = torch.empty_like(cells)
         c = tensors.c0.to(torch.float64)
         for t in range(hidden.shape[0]):
             cells[t] = c
             i, f, g, o = cell._gates(inputs[t], hidden[t])  # (B, H) each
             c = f * c + i * g
             slopes[t] = o * (1 - torch.tanh(c).square())
-        return torch.cat([hidden, cells], 2), slopes  # (T, B, 2H), (T, B, H)
+        return torch.cat([hidden, cells], 2), slopes  # (T, B, P + H), (T, B, H); P = H unprojected
 
 
 def _time_order(layout: SequenceLayout, reverse: bool, unit: Tensor, scale: Tensor) -> Scaled:

@@ -147,3 +147,59 @@ def test_a_chain_of_calls_one_step_each_equals_the_profile(kind, unbatched):
     for layer in range(2):
         assert_close(result.scaled_hidden_grad("rnn", layer).values(), result.hidden_grad("rnn", layer),
                      f"{kind} layer {layer}")
+
+
+# --- a named linear_scan ----------------------------------------------------------------------
+
+
+class _NamedScan(nn.Module):
+    """h = linear_scan(a, b, h0, name="scan") on a given ``a`` (a tensor that broadcasts)."""
+
+    def __init__(self, a: torch.Tensor):
+        super().__init__()
+        self.a = a
+
+    def forward(self, b, h0=None):
+        return rnngrad.linear_scan(self.a, b, h0, name="scan")
+
+
+@pytest.mark.parametrize("a", [torch.tensor(0.1), torch.polar(torch.tensor(0.5), torch.tensor(0.3))],
+                         ids=["real", "complex"])
+def test_a_named_scan_far_below_float32s_range_has_its_closed_form(a):
+    """Constant a, loss Re Σ h_T: δ_t = conj(a)^{T−t} per channel, ‖δ_t‖ = √3 |a|^{T−t}; float32's
+    backward reads 0 below 1e-38."""
+    steps = 300
+    dtype = torch.complex64 if a.is_complex() else torch.float32
+    b = torch.randn(steps, 2, 3, dtype=dtype, generator=torch.Generator().manual_seed(0))
+    result = profile(_NamedScan(a.to(dtype)), (b,), lambda h: h[-1].real.sum())
+    assert int((result.hidden_grad("scan").abs().amax((1, 2)) == 0).sum()) > 100
+    lags = torch.arange(steps - 1, -1, -1, dtype=torch.float64)
+    expected = lags * math.log10(abs(complex(a))) + 0.5 * math.log10(3)  # (T,)
+    actual = result.log10_hidden_grad_norm("scan")  # (T, B)
+    assert float((actual - expected.unsqueeze(1)).abs().max()) < 1e-12
+
+
+def test_a_named_scan_equals_the_profile_in_float64():
+    generator = torch.Generator().manual_seed(1)
+    a = torch.rand(40, 1, 4, dtype=torch.float64, generator=generator)  # shared over the batch
+    b = torch.randn(40, 3, 4, dtype=torch.float64, generator=generator)
+    h0 = torch.randn(4, dtype=torch.float64, generator=generator)
+    result = profile(_NamedScan(a), (b, h0), lambda h: (h.sin() * 1.3).sum() + h[-1].square().sum())
+    assert_close(result.scaled_hidden_grad("scan").values(), result.hidden_grad("scan"), "scan")
+
+
+def test_named_scans_feeding_each_other_are_two_chains_each_exact():
+    """A second scan starting from the first one's last state: two chains (the state is a new view
+    of the output, not a state the profiler handed out), and what the second sends back to the
+    first reaches it as a gradient at its output, so each chain's δ is still the total dL/dh_t."""
+    class TwoScans(nn.Module):
+        def forward(self, b):
+            first = rnngrad.linear_scan(torch.full_like(b[:5], 0.5), b[:5], name="scan")
+            return rnngrad.linear_scan(torch.full_like(b[5:], 0.7), b[5:], first[-1], name="scan")
+
+    b = torch.randn(9, 2, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    result = profile(TwoScans(), (b,), lambda h: h.sin().sum())
+    assert result.calls("scan") == 2
+    for chain in range(2):
+        assert_close(result.scaled_hidden_grad("scan", call=chain).values(),
+                     result.hidden_grad("scan", call=chain), f"chain {chain}")

@@ -12,7 +12,6 @@ from torch.nn.utils.rnn import pack_padded_sequence
 
 from rnngrad.errors import InputError
 from rnngrad.profiler import profile
-from rnngrad.scan import linear_scan
 
 from .closed_forms import assert_contraction_closed_form
 
@@ -107,17 +106,9 @@ def test_float32_reports_what_float64_computes_where_float32_reads_zero():
     assert single.memory_horizon("", eps=1e-50) == double.memory_horizon("", eps=1e-50)
 
 
-def test_chains_without_a_recursion_to_carry_say_so():
+def test_a_cell_gradient_of_a_chain_without_cell_states_says_so():
     torch.manual_seed(3)
     x = torch.randn(5, 1, 2)
-
-    class NamedScan(nn.Module):
-        def forward(self, b):
-            return linear_scan(torch.full_like(b, 0.5), b, name="scan")
-
-    scan = profile(NamedScan(), (x,), lambda h: h[-1].sum())
-    with pytest.raises(InputError, match="for log-scaled gradients; got linear_scan chain 0 of 'scan'"):
-        scan.scaled_hidden_grad("scan")
     gru = profile(nn.GRU(2, 3), (x,), lambda output: output[0].sum())
     with pytest.raises(InputError, match="expected an LSTM for a cell gradient, got GRU"):
         gru.scaled_cell_grad("")

@@ -66,9 +66,9 @@ class ProfileSummaries:
         or ``GRU`` in any floating-point dtype (float16 and bfloat16 too: the recursion runs in
         float64 at the pass's states), or of an ``rnngrad.MinGRU``, ``MinLSTM`` or ``LRU``
         (complex128 for the LRU), for a chain of calls of any of these (packed or bidirectional
-        too), for a loop over a cell (torch's or rnngrad's) and for a ``track`` chain (the
-        recorded gradient where its dtype holds it, carried on through the pass's graph below
-        that, ``_scaled_track``); else (a named ``linear_scan``) an
+        too), for a loop over a cell (torch's or rnngrad's), for a named ``linear_scan`` and for
+        a ``track`` chain (the recorded gradient where its dtype holds it, carried on through
+        the pass's graph below that, ``_scaled_track``); else an
         :class:`~rnngrad.errors.InputError` says why.
         """
         return self._scaled_pair(name, layer, direction, call)[0]
@@ -110,7 +110,8 @@ class ProfileSummaries:
             raise InputError(
                 "name: expected a chain of one call of a torch.nn RNN, LSTM or GRU, "
                 "or of an rnngrad MinGRU, MinLSTM or LRU, a chain of "
-                "their calls, a loop over a cell or a tracked recurrence, for log-scaled gradients; "
+                "their calls, a loop over a cell, a named linear_scan or a tracked recurrence, for "
+                "log-scaled gradients; "
                 f"got {self._kind(name, call)}"
             )
         return source()

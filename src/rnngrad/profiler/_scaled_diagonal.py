@@ -108,12 +108,7 @@ class DiagonalRecipe:
             unit, scale = _plus_at_last_step((unit, scale), _raw(self.grads["h_n"][layer].to(h.dtype)))
         if later is not None:  # what the chain's next call sends back to h_n
             unit, scale = _plus_at_last_step((unit, scale), later)
-        units, scales = torch.empty_like(unit), torch.empty_like(scale)
-        carry = (torch.zeros_like(unit[0]), torch.full_like(scale[0], -torch.inf))
-        for t in range(h.shape[0] - 1, -1, -1):
-            units[t], scales[t] = _sum((unit[t], scale[t]), carry)  # (2)
-            carry = _normalised(a_bar[t] * units[t], scales[t])  # ā_t ⊙ δ_t, for δ_{t−1}
-        return Scaled(units, scales), carry
+        return carried_back(a_bar, unit, scale)
 
     def _input_grad(self, layer: int, x: Tensor, h: Tensor, hidden: Scaled) -> tuple[Tensor, Tensor]:
         """(3): e^{(k−1)} as a scaled pair ``(T, B, H)``, from δ^{(k)}'s unit tensor."""
@@ -126,3 +121,41 @@ class DiagonalRecipe:
                        if value.requires_grad]
             (grad_x,) = torch.autograd.grad([value for value, _ in outputs], [x], [grad for _, grad in outputs])
         return _normalised(grad_x, hidden.log2_scale)
+
+
+def carried_back(a_bar: Tensor, unit: Tensor, scale: Tensor) -> tuple[Scaled, tuple[Tensor, Tensor]]:
+    """(2) on scaled pairs: δ_t = e_t + ā_{t+1} ⊙ δ_{t+1} from e_t = ``unit`` ``(T, B, H)`` ·
+    2^``scale`` ``(T, B)`` and ā ``(T, B, H)``; returns δ and ā_1 ⊙ δ_1 (the initial state's)."""
+    units, scales = torch.empty_like(unit), torch.empty_like(scale)
+    carry = (torch.zeros_like(unit[0]), torch.full_like(scale[0], -torch.inf))
+    for t in range(unit.shape[0] - 1, -1, -1):
+        units[t], scales[t] = _sum((unit[t], scale[t]), carry)  # (2)
+        carry = _normalised(a_bar[t] * units[t], scales[t])  # ā_t ⊙ δ_t, for δ_{t−1}
+    return Scaled(units, scales), carry
+
+
+@dataclass
+class ScanRecipe:
+    """A named ``linear_scan`` call (``profiler._tracking``): (2) from its coefficients ``a`` as
+    the pass used them (broadcast to b's shape) and the gradient a hook hands in at its output,
+    g_t = e_t: everything from outside the scan, since the recurrence runs inside it. For a
+    chain of one call (a later call's h_0 = h_T would reach g_T too)."""
+
+    a: Tensor
+    shape: tuple[int, int, int]  # (T, B, H), the recorded layout
+    grads: dict[str, Tensor] = field(default_factory=dict)
+    _result: dict[tuple[int, int], tuple[Scaled, None]] | None = None
+
+    def keep_output_grad(self, grad: Tensor) -> None:
+        self.grads["output"] = grad.detach()
+
+    def scaled(self) -> dict[tuple[int, int], tuple[Scaled, None]]:
+        """(0, 0) → (δ_t as :class:`Scaled` ``(T, B, H)``, None)."""
+        if self._result is None:
+            with torch.no_grad():
+                dtype = torch.complex128 if self.a.is_complex() else torch.float64
+                a_bar = self.a.reshape(self.shape).conj().to(dtype)  # (T, B, H)
+                output = self.grads.get("output")
+                direct = torch.zeros_like(a_bar) if output is None else output.reshape(self.shape).to(dtype)
+                self._result = {(0, 0): (carried_back(a_bar, *_raw(direct))[0], None)}
+        return self._result

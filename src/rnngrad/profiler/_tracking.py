@@ -19,6 +19,7 @@ from rnngrad.errors import InputError
 from rnngrad.profiler._layer_io import LayerKey
 from rnngrad.profiler._layout import SequenceLayout
 from rnngrad.profiler._recorder import Recorder
+from rnngrad.profiler._scaled_diagonal import ScanRecipe
 from rnngrad.profiler._steps import check_trackable, tracked_state
 from rnngrad.scan import recorded_linear_scan
 
@@ -82,6 +83,10 @@ def recorded_scan(name: str, prepared: tuple[Tensor, Tensor, Tensor | None]) -> 
         recorder.record_backward(LayerKey(name, 0, 0, call), delta.reshape(steps, batch, -1), None)
 
     output = recorded_linear_scan(a, b, h0, record, anchor)
+    if steps and output.requires_grad:
+        recipe = ScanRecipe(a.detach().expand(b.shape), (steps, batch, b[0].numel() // batch))
+        output.register_hook(recipe.keep_output_grad)
+        recorder.keep_recipe(name, call, recipe)
     recorder.end_call(name, call, (output[-1],) if steps else ())
     return output
 

@@ -52,13 +52,14 @@ def test_forward_equals_torch_cells(kind, B, I, H, seed):
     assert relative_error(actual, expected) <= 1e-12
 
 
-@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "lstm-proj", "gru"])
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_from_torch_layers_reproduce_the_fused_module(kind, bidirectional):
     torch.manual_seed(0)
     T, B, I, H, L = 7, 3, 4, 5, 2
-    module_type = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[kind]
-    module = module_type(I, H, num_layers=L, bidirectional=bidirectional).double()
+    module_type = {"rnn": nn.RNN, "lstm": nn.LSTM, "lstm-proj": nn.LSTM, "gru": nn.GRU}[kind]
+    options = {"proj_size": 2} if kind == "lstm-proj" else {}
+    module = module_type(I, H, num_layers=L, bidirectional=bidirectional, **options).double()
     x = torch.randn(T, B, I, dtype=torch.float64)
     expected = module(x)[0]  # (T, B, D·H), top layer
     directions = 2 if bidirectional else 1
@@ -67,11 +68,12 @@ def test_from_torch_layers_reproduce_the_fused_module(kind, bidirectional):
         outputs = []
         for direction in range(directions):
             cell = from_torch(module, layer, direction)
+            assert isinstance(cell, ProjectedLSTMCell) == (kind == "lstm-proj")
             steps = range(T) if direction == 0 else range(T - 1, -1, -1)
             state, out = None, [None] * T
             for t in steps:
                 state = cell(layer_input[t], state)
-                out[t] = state[0] if kind == "lstm" else state
+                out[t] = state[0] if kind.startswith("lstm") else state
             outputs.append(torch.stack(out))
         layer_input = torch.cat(outputs, dim=-1)
     assert relative_error(layer_input, expected) <= 1e-12
@@ -234,32 +236,6 @@ def test_run_equals_torch_modules(kind, B, I, H, seed):
 
 
 # --- the LSTM with a projection (torch.nn.LSTM's proj_size) ----------------------------------------
-
-
-@pytest.mark.parametrize("bidirectional", [False, True])
-def test_from_torch_layers_of_a_projected_lstm_reproduce_the_fused_module(bidirectional):
-    torch.manual_seed(3)
-    T, B, I, H, P, L = 7, 3, 4, 5, 2, 2
-    module = nn.LSTM(I, H, num_layers=L, proj_size=P, bidirectional=bidirectional).double()
-    x = torch.randn(T, B, I, dtype=torch.float64)
-    expected, (h_n, c_n) = module(x)
-    directions = 2 if bidirectional else 1
-    layer_input = x
-    for layer in range(L):
-        outputs = []
-        for direction in range(directions):
-            cell = from_torch(module, layer, direction)
-            assert isinstance(cell, ProjectedLSTMCell) and (cell.proj_size, cell.hidden_size) == (P, H)
-            steps = range(T) if direction == 0 else range(T - 1, -1, -1)
-            state, out = None, [None] * T
-            for t in steps:
-                state = cell(layer_input[t], state)
-                out[t] = state[0]  # (B, P)
-            outputs.append(torch.stack(out))
-            index = layer * directions + direction
-            assert relative_error(state[0], h_n[index]) <= 1e-12 and relative_error(state[1], c_n[index]) <= 1e-12
-        layer_input = torch.cat(outputs, dim=-1)
-    assert relative_error(layer_input, expected) <= 1e-12
 
 
 @given(forget_gate=st.booleans(), B=sizes, I=sizes, H=st.integers(min_value=2, max_value=9), seed=seeds,

@@ -138,8 +138,9 @@ def carried_back(a_bar: Tensor, unit: Tensor, scale: Tensor) -> tuple[Scaled, tu
 class ScanRecipe:
     """A named ``linear_scan`` call (``profiler._tracking``): (2) from its coefficients ``a`` as
     the pass used them (broadcast to b's shape) and the gradient a hook hands in at its output,
-    g_t = e_t: everything from outside the scan, since the recurrence runs inside it. For a
-    chain of one call (a later call's h_0 = h_T would reach g_T too)."""
+    g_t = e_t: everything from outside the scan, since the recurrence runs inside it. Each call
+    is a chain of its own: a later scan started from h_T sends its gradient back through g_T,
+    as any other use of the output does."""
 
     a: Tensor
     shape: tuple[int, int, int]  # (T, B, H), the recorded layout

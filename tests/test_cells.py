@@ -242,8 +242,8 @@ def test_run_equals_torch_modules(kind, B, I, H, seed):
        data=st.data())
 def test_projected_lstm_full_state_jacobian_equals_jacrev(forget_gate, B, I, H, seed, data):
     P = data.draw(st.integers(min_value=1, max_value=H - 1))
-    cell = ProjectedLSTMCell(I, H, P, dtype=torch.float64, generator=torch.Generator().manual_seed(seed))
-    cell.forget_gate = forget_gate
+    cell = ProjectedLSTMCell(I, H, P, forget_gate=forget_gate, dtype=torch.float64,
+                             generator=torch.Generator().manual_seed(seed))
     x, _, c = random_inputs(seed, B, I, H)
     h = torch.randn(B, P, dtype=torch.float64, generator=torch.Generator().manual_seed(seed + 1))
 

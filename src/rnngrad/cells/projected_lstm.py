@@ -45,6 +45,7 @@ class ProjectedLSTMCell(LSTMCell):
         input_size: I, the size of x_t.
         hidden_size: H, the size of c_t and of the gates.
         proj_size: P, the size of h_t (0 < P < H, as torch.nn.LSTM requires).
+        forget_gate: False gives the 1997 LSTM, f_t ≡ 1 (as :class:`LSTMCell`).
         bias: whether b_ih and b_hh exist.
         dtype, device, generator: for the parameters (every one ~ U(−1/√H, 1/√H), as torch.nn).
 
@@ -59,10 +60,10 @@ class ProjectedLSTMCell(LSTMCell):
         (torch.Size([5, 2]), torch.Size([5, 4]), torch.Size([5, 6, 6]))
     """
 
-    def __init__(self, input_size: int, hidden_size: int, proj_size: int, bias: bool = True,
-                 *, dtype: torch.dtype | None = None, device: torch.device | str | None = None,
+    def __init__(self, input_size: int, hidden_size: int, proj_size: int, forget_gate: bool = True,
+                 bias: bool = True, *, dtype: torch.dtype | None = None, device: torch.device | str | None = None,
                  generator: torch.Generator | None = None) -> None:
-        super().__init__(input_size, hidden_size, bias=bias, dtype=dtype, device=device, generator=generator)
+        super().__init__(input_size, hidden_size, forget_gate, bias, dtype=dtype, device=device, generator=generator)
         proj_size = require_positive_int("proj_size", proj_size)
         if proj_size >= hidden_size:
             raise InputError(f"proj_size: expected a size below hidden_size={hidden_size}, got {proj_size}")

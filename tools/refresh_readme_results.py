@@ -26,7 +26,8 @@ TASK_NAMES = {"adding": "adding (HS97)", "adding-sum": "adding-sum", "copy": "co
 
 
 def compact_table(summary: dict) -> tuple[str, int, int]:
-    """The "So far" table, and (runs done, runs planned)."""
+    """The compact table ("So far", or "All runs" once the sweep is complete), and (runs done,
+    runs planned)."""
     cells = {(row["task"], row["T"], row["model"]): row for row in summary["summary"]}
     spec = summary["spec"]
     seeds = spec["seeds"]
@@ -58,8 +59,9 @@ def main() -> None:
     table, done, planned = compact_table(summary)
     text = README.read_text()
     today = datetime.date.today().isoformat()
-    count = f"**So far** ({done} of {planned} runs, {today})"
-    text, found = re.subn(r"\*\*So far\*\* \(\d+ of \d+ runs, [0-9-]+\)", count, text)
+    heading = "All runs" if done == planned else "So far"
+    count = f"**{heading}** ({done} of {planned} runs, {today})"
+    text, found = re.subn(r"\*\*(?:So far|All runs)\*\* \(\d+ of \d+ runs, [0-9-]+\)", count, text)
     assert found == 1, "the README's count line"
     start = text.index("| task, T (budget) |")
     end = text.index("\n\n", start)

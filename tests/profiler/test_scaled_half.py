@@ -37,6 +37,20 @@ def _last(output):
     return (output[0] if isinstance(output, tuple) else output).float()  # a cell loop's state
 
 
+class TrackedRNN(nn.Module):
+    """A tanh RNN written by hand, its state marked with ``rnngrad.track``."""
+
+    def __init__(self):
+        super().__init__()
+        self.step = nn.Linear(4 + 32, 32)
+
+    def forward(self, x):  # (T, B, 4)
+        h = rnngrad.track("h", x.new_zeros(x.shape[1], 32))
+        for x_t in x:
+            h = rnngrad.track("h", torch.tanh(self.step(torch.cat([x_t, h], 1))))
+        return h
+
+
 MODELS = {
     "rnn": lambda: nn.RNN(4, 32),
     "lstm": lambda: nn.LSTM(4, 32),
@@ -44,6 +58,8 @@ MODELS = {
     "rnn-cell loop": lambda: CellLoop(nn.RNNCell(4, 32)),
     "lstm-cell loop": lambda: CellLoop(nn.LSTMCell(4, 32)),
     "mingru": lambda: rnngrad.MinGRU(4, 32),
+    "minlstm": lambda: rnngrad.MinLSTM(4, 32),
+    "track": TrackedRNN,
 }
 
 

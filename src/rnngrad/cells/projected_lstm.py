@@ -68,6 +68,7 @@ class ProjectedLSTMCell(LSTMCell):
         if proj_size >= hidden_size:
             raise InputError(f"proj_size: expected a size below hidden_size={hidden_size}, got {proj_size}")
         self.proj_size = proj_size
+        # W_hh reads the projected h: replace the (4H, H) one the base made, then draw all again
         options = {"dtype": self.weight_ih.dtype, "device": self.weight_ih.device}
         self.weight_hh = nn.Parameter(torch.empty(4 * hidden_size, proj_size, **options))
         self.weight_hr = nn.Parameter(torch.empty(proj_size, hidden_size, **options))

@@ -102,7 +102,10 @@ class SequenceLayout:
     def _at_final_states(self, scan_sequence: Tensor, values: Tensor, accumulate: bool) -> None:
         if self._final_index is None:
             last = scan_sequence[-1]
-            last.add_(values) if accumulate else last.copy_(values)
+            if accumulate:
+                last.add_(values)
+            else:
+                last.copy_(values)
         else:
             flat = scan_sequence.view(self.steps * self.batch, -1)  # (T*B, F)
             (flat.index_add_ if accumulate else flat.index_copy_)(0, self._final_index, values)

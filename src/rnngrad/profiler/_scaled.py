@@ -37,6 +37,7 @@ from torch import Tensor
 
 from rnngrad.cells import from_torch
 from rnngrad.cells._common import RecurrentCell
+from rnngrad.cells.projected_lstm import ProjectedLSTMCell
 from rnngrad.profiler._layout import SequenceLayout
 
 _LOG10_2 = math.log10(2.0)
@@ -165,8 +166,9 @@ class CallRecipe:
     def run(self, later: dict[tuple[int, int], tuple[Tensor, Tensor]]):
         """(2)–(5) for every layer and direction, with ``later`` (layer, direction) → the scaled
         gradient ``(B, S)``, ``(B,)`` that a later call of a chain sends back to this call's final
-        state (at each sequence's last valid scan step, in either direction). Returns the result of :meth:`scaled` and the same for
-        this call's initial states: J_1^T δs_1, for the call before it."""
+        state (at each sequence's last valid scan step, in either direction). Returns the result
+        of :meth:`scaled` and the same for this call's initial states: J_1^T δs_1, for the call
+        before it."""
         result, initial = {}, {}
         above: list[tuple[Tensor, Tensor]] | None = None  # δx of the layer above, per direction, time order
         for layer in reversed(range(self.num_layers)):
@@ -200,7 +202,7 @@ class CallRecipe:
         """(2) and (3) for one layer and direction: (δh, δc, δx) in time order, and the scaled
         gradient at the initial state."""
         tensors = self.layers[(layer, direction)]
-        cell = tensors.cell().to(torch.float64)
+        cell = tensors.cell()  # float64: built from the recipe's float64 weights
         layout, reverse = self.layout, direction == 1
         H = tensors.outputs.shape[2]
         columns = slice(direction * H, (direction + 1) * H)
@@ -224,10 +226,10 @@ class CallRecipe:
         states, input_grads, first = _reverse(cell, inputs, previous, (unit, scale), valid)
         hidden = _time_order(layout, reverse, states[0][..., :H], states[1])
         cell_grad = None
-        if is_lstm:  # (5): the total dL/dc_t also runs through h_t = o_t tanh(c_t) (W_hr o_t tanh(c_t))
-            through_h = states[0][..., :H]
-            if H != cell.hidden_size:  # the projection
-                through_h = through_h @ cell.weight_hr
+        if is_lstm:  # (5): the total dL/dc_t also runs through h_t = W_hr (o_t ⊙ tanh c_t)
+            through_h = states[0][..., :H]  # δs_t|_h (T, B, P)
+            if isinstance(cell, ProjectedLSTMCell):
+                through_h = through_h @ cell.weight_hr  # W_hr^T δs_t|_h (T, B, H); W_hr = I otherwise
             cell_unit = states[0][..., H:] + through_h * slopes
             cell_grad = _time_order(layout, reverse, *_normalised(cell_unit, states[1]))
         input_grad = _time_order(layout, reverse, *input_grads)
